@@ -1,0 +1,176 @@
+//! Resource-directory documents: one organisation's resources.
+//!
+//! Root keys: `organisation`, `resources` (an item map keyed by item id),
+//! and `endorsements` and `revocations`, item maps kept empty until the
+//! schema version that adds clinicians' endorsements. A resource's nested
+//! records (`contact`, `assessment`) are maps of their own, so editing a
+//! phone number and an ORCHA score on two devices merges cleanly.
+
+use automerge::{ObjId, ROOT, ReadDoc, transaction::Transactable};
+
+use super::{
+    EditContext, fields,
+    items::{item, new_item, read_items, remove_item},
+};
+use crate::{
+    DocumentId, Error, ItemId,
+    model::{
+        Assessment, Audience, Cost, Resource, ResourceContact, ResourceDetails, ResourceDirectory,
+        ResourceKind, ResourceStatus,
+    },
+};
+
+const RESOURCES: &str = "resources";
+
+/// Lays out a new directory.
+pub(crate) fn init<T: Transactable>(tx: &mut T, organisation: &str) -> Result<(), Error> {
+    fields::put(tx, &ROOT, "organisation", organisation)?;
+    fields::new_map(tx, &ROOT, RESOURCES)?;
+    fields::new_map(tx, &ROOT, "endorsements")?;
+    fields::new_map(tx, &ROOT, "revocations")?;
+    Ok(())
+}
+
+/// Reads the whole directory, resources by name.
+pub(crate) fn read<D: ReadDoc>(doc: &D, id: DocumentId) -> ResourceDirectory {
+    let mut resources = read_items(doc, RESOURCES, read_resource);
+    resources.sort_by(|a, b| a.details.name.cmp(&b.details.name).then(a.id.cmp(&b.id)));
+    ResourceDirectory {
+        id,
+        organisation: fields::string(doc, &ROOT, "organisation"),
+        resources,
+    }
+}
+
+/// Reads one resource.
+pub(crate) fn resource<D: ReadDoc>(doc: &D, id: &ItemId) -> Result<Resource, Error> {
+    let obj = item(doc, RESOURCES, "resource", id)?;
+    read_resource(doc, id.clone(), &obj).ok_or_else(|| Error::not_found("resource", id))
+}
+
+fn read_resource<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> Option<Resource> {
+    let contact = fields::object(doc, obj, "contact", automerge::ObjType::Map);
+    let assessment = fields::object(doc, obj, "assessment", automerge::ObjType::Map);
+    Some(Resource {
+        id,
+        details: ResourceDetails {
+            name: fields::string(doc, obj, "name"),
+            description: fields::string(doc, obj, "description"),
+            kind: fields::code(doc, obj, "kind").unwrap_or(ResourceKind::LocalService),
+            organisation: fields::string(doc, obj, "organisation"),
+            status: fields::code(doc, obj, "status").unwrap_or(ResourceStatus::Active),
+            thrive: fields::codes(doc, obj, "thrive"),
+            audience: fields::code(doc, obj, "audience").unwrap_or(Audience::Both),
+            min_age: fields::small(doc, obj, "min_age", 120),
+            max_age: fields::small(doc, obj, "max_age", 120),
+            regions: fields::strings(doc, obj, "regions"),
+            cost: fields::code(doc, obj, "cost").unwrap_or(Cost::Free),
+            languages: fields::strings(doc, obj, "languages"),
+            contact: contact
+                .map(|c| ResourceContact {
+                    phones: fields::strings(doc, &c, "phones"),
+                    text_numbers: fields::strings(doc, &c, "text_numbers"),
+                    email: fields::opt_string(doc, &c, "email"),
+                    url: fields::opt_string(doc, &c, "url"),
+                })
+                .unwrap_or_default(),
+            opening_hours: fields::string(doc, obj, "opening_hours"),
+            always_open: fields::boolean(doc, obj, "always_open"),
+            works_offline: fields::boolean(doc, obj, "works_offline"),
+            assessment: assessment
+                .map(|a| Assessment {
+                    orcha_score: fields::small(doc, &a, "orcha_score", 100),
+                    orcha_date: fields::date(doc, &a, "orcha_date"),
+                    nice_tier: fields::opt_string(doc, &a, "nice_tier"),
+                    nhs_recommended: fields::boolean(doc, &a, "nhs_recommended"),
+                })
+                .unwrap_or_default(),
+            last_checked: fields::date(doc, obj, "last_checked"),
+            checked_by: fields::string(doc, obj, "checked_by"),
+            review_due: fields::date(doc, obj, "review_due"),
+        },
+    })
+}
+
+fn put_small<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    v: Option<u8>,
+) -> Result<(), Error> {
+    match v {
+        Some(v) => fields::put(tx, obj, key, i64::from(v)),
+        None => fields::put(tx, obj, key, automerge::ScalarValue::Null),
+    }
+}
+
+fn write_resource<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    d: &ResourceDetails,
+) -> Result<(), Error> {
+    fields::put(tx, obj, "name", d.name.as_str())?;
+    fields::put(tx, obj, "description", d.description.as_str())?;
+    fields::put(tx, obj, "kind", d.kind.code())?;
+    fields::put(tx, obj, "organisation", d.organisation.as_str())?;
+    fields::put(tx, obj, "status", d.status.code())?;
+    fields::put_codes(tx, obj, "thrive", &d.thrive)?;
+    fields::put(tx, obj, "audience", d.audience.code())?;
+    put_small(tx, obj, "min_age", d.min_age)?;
+    put_small(tx, obj, "max_age", d.max_age)?;
+    fields::put_strings(tx, obj, "regions", &d.regions)?;
+    fields::put(tx, obj, "cost", d.cost.code())?;
+    fields::put_strings(tx, obj, "languages", &d.languages)?;
+    let contact = fields::ensure_map(tx, obj, "contact")?;
+    fields::put_strings(tx, &contact, "phones", &d.contact.phones)?;
+    fields::put_strings(tx, &contact, "text_numbers", &d.contact.text_numbers)?;
+    fields::put_opt_str(tx, &contact, "email", d.contact.email.as_deref())?;
+    fields::put_opt_str(tx, &contact, "url", d.contact.url.as_deref())?;
+    fields::put(tx, obj, "opening_hours", d.opening_hours.as_str())?;
+    fields::put(tx, obj, "always_open", d.always_open)?;
+    fields::put(tx, obj, "works_offline", d.works_offline)?;
+    let assessment = fields::ensure_map(tx, obj, "assessment")?;
+    put_small(tx, &assessment, "orcha_score", d.assessment.orcha_score)?;
+    fields::put_date(tx, &assessment, "orcha_date", d.assessment.orcha_date)?;
+    fields::put_opt_str(
+        tx,
+        &assessment,
+        "nice_tier",
+        d.assessment.nice_tier.as_deref(),
+    )?;
+    fields::put(
+        tx,
+        &assessment,
+        "nhs_recommended",
+        d.assessment.nhs_recommended,
+    )?;
+    fields::put_date(tx, obj, "last_checked", d.last_checked)?;
+    fields::put(tx, obj, "checked_by", d.checked_by.as_str())?;
+    fields::put_date(tx, obj, "review_due", d.review_due)
+}
+
+/// Adds a resource.
+pub(crate) fn add_resource<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    d: &ResourceDetails,
+) -> Result<ItemId, Error> {
+    let (id, obj) = new_item(tx, RESOURCES, ctx)?;
+    write_resource(tx, &obj, d)?;
+    Ok(id)
+}
+
+/// Updates a resource's changed fields.
+pub(crate) fn update_resource<T: Transactable>(
+    tx: &mut T,
+    id: &ItemId,
+    d: &ResourceDetails,
+) -> Result<(), Error> {
+    let obj = item(tx, RESOURCES, "resource", id)?;
+    write_resource(tx, &obj, d)
+}
+
+/// Removes a resource.
+pub(crate) fn remove_resource<T: Transactable>(tx: &mut T, id: &ItemId) -> Result<(), Error> {
+    remove_item(tx, RESOURCES, "resource", id)
+}

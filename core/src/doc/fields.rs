@@ -1,0 +1,335 @@
+//! Typed reads and writes of single fields in an Automerge document.
+//!
+//! Reads are lenient: a field that is missing or holds an unexpected type
+//! (a document from a newer or misbehaving peer) reads as its default, so a
+//! device can always show what it has. Writes skip values that are already
+//! there, so an update touches only what changed and concurrent edits of
+//! different fields never conflict.
+
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::{DeviceId, Error, ItemId, model::Code};
+
+/// The scalar at `key`, if the field holds one scalar.
+pub(crate) fn scalar<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<ScalarValue> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Scalar(value), _))) => Some(value.into_owned()),
+        _ => None,
+    }
+}
+
+/// The object of type `kind` at `key`.
+pub(crate) fn object<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str, kind: ObjType) -> Option<ObjId> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(found), id))) if found == kind => Some(id),
+        _ => None,
+    }
+}
+
+/// The map at `key`, or `NotFound` naming `what` and `id`.
+pub(crate) fn require_map<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    key: &str,
+    what: &'static str,
+) -> Result<ObjId, Error> {
+    object(doc, obj, key, ObjType::Map).ok_or_else(|| Error::not_found(what, key))
+}
+
+/// A string field; empty if missing.
+pub(crate) fn string<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> String {
+    opt_string(doc, obj, key).unwrap_or_default()
+}
+
+/// A string field, `None` if missing or null.
+pub(crate) fn opt_string<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<String> {
+    match scalar(doc, obj, key) {
+        Some(ScalarValue::Str(s)) => Some(s.to_string()),
+        _ => None,
+    }
+}
+
+/// A text object (or, leniently, a plain string).
+pub(crate) fn text<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> String {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).unwrap_or_default(),
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => s.to_string(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    }
+}
+
+/// A whole number field.
+pub(crate) fn int<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<i64> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Int(i) => Some(i),
+        ScalarValue::Uint(u) => i64::try_from(u).ok(),
+        _ => None,
+    }
+}
+
+/// A small whole number field (ages, scores) within `0..=max`.
+pub(crate) fn small<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str, max: u8) -> Option<u8> {
+    int(doc, obj, key)
+        .and_then(|i| u8::try_from(i).ok())
+        .filter(|v| *v <= max)
+}
+
+/// A boolean field; false if missing.
+pub(crate) fn boolean<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> bool {
+    matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
+}
+
+/// A calendar date stored as `YYYY-MM-DD`.
+pub(crate) fn date<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<NaiveDate> {
+    opt_string(doc, obj, key)?.parse().ok()
+}
+
+/// A UTC timestamp (milliseconds since the epoch).
+pub(crate) fn timestamp<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<DateTime<Utc>> {
+    match scalar(doc, obj, key)? {
+        ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => DateTime::from_timestamp_millis(ms),
+        _ => None,
+    }
+}
+
+/// A coded value.
+pub(crate) fn code<D: ReadDoc, C: Code>(doc: &D, obj: &ObjId, key: &str) -> Option<C> {
+    C::from_code(&opt_string(doc, obj, key)?)
+}
+
+/// A device id stored as hex.
+pub(crate) fn device<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<DeviceId> {
+    DeviceId::parse(&opt_string(doc, obj, key)?)
+}
+
+/// An item id stored as text.
+pub(crate) fn item_id<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<ItemId> {
+    opt_string(doc, obj, key)?.parse().ok()
+}
+
+/// A list of strings; non-strings are skipped.
+pub(crate) fn strings<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Vec<String> {
+    let Some(list) = object(doc, obj, key, ObjType::List) else {
+        return Vec::new();
+    };
+    (0..doc.length(&list))
+        .filter_map(|i| match doc.get(&list, i) {
+            Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+                ScalarValue::Str(s) => Some(s.to_string()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// A list of coded values; unknown codes are skipped.
+pub(crate) fn codes<D: ReadDoc, C: Code>(doc: &D, obj: &ObjId, key: &str) -> Vec<C> {
+    strings(doc, obj, key)
+        .iter()
+        .filter_map(|s| C::from_code(s))
+        .collect()
+}
+
+/// The maps in a list, in list order.
+pub(crate) fn list_maps<D: ReadDoc>(doc: &D, list: &ObjId) -> Vec<ObjId> {
+    (0..doc.length(list))
+        .filter_map(|i| match doc.get(list, i) {
+            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The entries of a map keyed by item id whose values are maps.
+pub(crate) fn item_maps<D: ReadDoc>(doc: &D, map: &ObjId) -> Vec<(ItemId, ObjId)> {
+    doc.keys(map)
+        .filter_map(|key| {
+            let id = key.parse().ok()?;
+            let obj = object(doc, map, &key, ObjType::Map)?;
+            Some((id, obj))
+        })
+        .collect()
+}
+
+/// Sets a scalar unless it already holds exactly `value` with no conflict.
+pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: V,
+) -> Result<(), Error> {
+    let value = value.into();
+    let current = tx.get_all(obj, key)?;
+    if let [(Value::Scalar(existing), _)] = current.as_slice()
+        && existing.as_ref() == &value
+    {
+        return Ok(());
+    }
+    tx.put(obj, key, value)?;
+    Ok(())
+}
+
+/// Sets an optional string; `None` is stored as null.
+pub(crate) fn put_opt_str<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<&str>,
+) -> Result<(), Error> {
+    match value {
+        Some(s) => put(tx, obj, key, s),
+        None => put(tx, obj, key, ScalarValue::Null),
+    }
+}
+
+/// Sets an optional date as `YYYY-MM-DD`.
+pub(crate) fn put_date<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: Option<NaiveDate>,
+) -> Result<(), Error> {
+    put_opt_str(tx, obj, key, value.map(|d| d.to_string()).as_deref())
+}
+
+/// Sets a timestamp.
+pub(crate) fn put_timestamp<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: DateTime<Utc>,
+) -> Result<(), Error> {
+    put(
+        tx,
+        obj,
+        key,
+        ScalarValue::Timestamp(value.timestamp_millis()),
+    )
+}
+
+/// Sets a list of strings, replacing the list only if it differs.
+pub(crate) fn put_strings<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    values: &[String],
+) -> Result<(), Error> {
+    if object(tx, obj, key, ObjType::List).is_some() && strings(tx, obj, key) == values {
+        return Ok(());
+    }
+    let list = tx.put_object(obj, key, ObjType::List)?;
+    for (i, value) in values.iter().enumerate() {
+        tx.insert(&list, i, value.as_str())?;
+    }
+    Ok(())
+}
+
+/// Sets a list of coded values.
+pub(crate) fn put_codes<T: Transactable, C: Code>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    values: &[C],
+) -> Result<(), Error> {
+    let codes: Vec<String> = values.iter().map(|c| c.code().to_owned()).collect();
+    put_strings(tx, obj, key, &codes)
+}
+
+/// Sets a text object to `value`, creating it if needed. An existing text is
+/// changed by the smallest splice, so concurrent typing merges by character.
+pub(crate) fn put_text<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: &str,
+) -> Result<(), Error> {
+    let text = match object(tx, obj, key, ObjType::Text) {
+        Some(text) => text,
+        None => tx.put_object(obj, key, ObjType::Text)?,
+    };
+    tx.update_text(&text, value)?;
+    Ok(())
+}
+
+/// Splices a text object: deletes `delete` characters at `index` and inserts
+/// `insert` there. Positions count Unicode code points.
+pub(crate) fn splice_text<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    index: usize,
+    delete: usize,
+    insert: &str,
+) -> Result<(), Error> {
+    let text = match object(tx, obj, key, ObjType::Text) {
+        Some(text) => text,
+        None => tx.put_object(obj, key, ObjType::Text)?,
+    };
+    let len = tx.length(&text);
+    if index > len || delete > len - index {
+        return Err(crate::InvalidInput::new(
+            "splice",
+            crate::Problem::OutOfRange {
+                min: 0,
+                max: i64::try_from(len).unwrap_or(i64::MAX),
+            },
+        )
+        .into());
+    }
+    tx.splice_text(
+        &text,
+        index,
+        isize::try_from(delete).unwrap_or(isize::MAX),
+        insert,
+    )?;
+    Ok(())
+}
+
+/// Creates a fresh map at `key`.
+pub(crate) fn new_map<T: Transactable>(tx: &mut T, obj: &ObjId, key: &str) -> Result<ObjId, Error> {
+    Ok(tx.put_object(obj, key, ObjType::Map)?)
+}
+
+/// Creates a fresh list at `key`.
+pub(crate) fn new_list<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+) -> Result<ObjId, Error> {
+    Ok(tx.put_object(obj, key, ObjType::List)?)
+}
+
+/// The map at `key`, created if missing.
+pub(crate) fn ensure_map<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+) -> Result<ObjId, Error> {
+    match object(tx, obj, key, ObjType::Map) {
+        Some(map) => Ok(map),
+        None => new_map(tx, obj, key),
+    }
+}
+
+/// The list at `key`, created if missing.
+pub(crate) fn ensure_list<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+) -> Result<ObjId, Error> {
+    match object(tx, obj, key, ObjType::List) {
+        Some(list) => Ok(list),
+        None => Ok(tx.put_object(obj, key, ObjType::List)?),
+    }
+}
+
+/// Appends a new map to a list.
+pub(crate) fn push_map<T: Transactable>(tx: &mut T, list: &ObjId) -> Result<ObjId, Error> {
+    let len = tx.length(list);
+    Ok(tx.insert_object(list, len, ObjType::Map)?)
+}

@@ -1,0 +1,252 @@
+//! The safety plan inside a care-plan document.
+//!
+//! Layout: the root key `safety` holds a map with one list per
+//! [`SafetyList`] (keyed by the list's code), a `contacts` map of crisis
+//! contacts keyed by item id, and `code_word`. List items are maps
+//! `{id, text, added_by, added_at, removed}`.
+//!
+//! Nothing in a safety plan is deleted: removing an item sets `removed`, so
+//! an edit made concurrently on another device is kept and can be restored.
+//! Concurrent writes to an item's text, a contact's fields or the code word
+//! are kept side by side and reported by `conflicts.rs`.
+
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, transaction::Transactable};
+
+use super::{EditContext, conflicts, fields, sort_by_created};
+use crate::{
+    Error, ItemId,
+    model::{CrisisContact, CrisisContactDetails, SafetyItem, SafetyList, SafetyPlan},
+};
+
+pub(crate) const SAFETY: &str = "safety";
+pub(crate) const CONTACTS: &str = "contacts";
+pub(crate) const CODE_WORD: &str = "code_word";
+
+/// Lays out an empty safety plan.
+pub(crate) fn init<T: Transactable>(tx: &mut T) -> Result<(), Error> {
+    let safety = fields::new_map(tx, &ROOT, SAFETY)?;
+    for list in SafetyList::ALL {
+        fields::new_list(tx, &safety, list.code())?;
+    }
+    fields::new_map(tx, &safety, CONTACTS)?;
+    Ok(())
+}
+
+fn safety_map<D: ReadDoc>(doc: &D) -> Option<ObjId> {
+    fields::object(doc, &ROOT, SAFETY, ObjType::Map)
+}
+
+/// Reads the safety plan, leaving out removed items.
+pub(crate) fn read<D: ReadDoc>(doc: &D) -> SafetyPlan {
+    let mut plan = SafetyPlan::default();
+    let Some(safety) = safety_map(doc) else {
+        return plan;
+    };
+    for &list in SafetyList::ALL {
+        *plan.list_mut(list) = items(doc, &safety, list)
+            .into_iter()
+            .filter(|(_, obj)| !fields::boolean(doc, obj, "removed"))
+            .filter_map(|(id, obj)| {
+                Some(SafetyItem {
+                    id: id?,
+                    text: fields::string(doc, &obj, "text"),
+                    added_by: fields::device(doc, &obj, "added_by"),
+                    added_at: fields::timestamp(doc, &obj, "added_at"),
+                })
+            })
+            .collect();
+    }
+    plan.crisis_contacts = contacts(doc, &safety)
+        .into_iter()
+        .filter(|(_, obj)| !fields::boolean(doc, obj, "removed"))
+        .map(|(id, obj)| read_contact(doc, id, &obj))
+        .collect();
+    plan.code_word = fields::opt_string(doc, &safety, CODE_WORD).filter(|w| !w.is_empty());
+    plan.has_conflicts = !conflicts::safety_conflicts(doc).is_empty();
+    plan
+}
+
+/// The item maps of one list, with their ids, removed ones included.
+pub(crate) fn items<D: ReadDoc>(
+    doc: &D,
+    safety: &ObjId,
+    list: SafetyList,
+) -> Vec<(Option<ItemId>, ObjId)> {
+    let Some(list) = fields::object(doc, safety, list.code(), ObjType::List) else {
+        return Vec::new();
+    };
+    fields::list_maps(doc, &list)
+        .into_iter()
+        .map(|obj| (fields::item_id(doc, &obj, "id"), obj))
+        .collect()
+}
+
+/// The crisis-contact maps, ordered by when they were added, removed ones included.
+pub(crate) fn contacts<D: ReadDoc>(doc: &D, safety: &ObjId) -> Vec<(ItemId, ObjId)> {
+    let Some(map) = fields::object(doc, safety, CONTACTS, ObjType::Map) else {
+        return Vec::new();
+    };
+    let mut entries: Vec<_> = fields::item_maps(doc, &map)
+        .into_iter()
+        .map(|(id, obj)| (fields::timestamp(doc, &obj, "added_at"), id, obj))
+        .collect();
+    sort_by_created(&mut entries);
+    entries.into_iter().map(|(_, id, obj)| (id, obj)).collect()
+}
+
+fn read_contact<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> CrisisContact {
+    CrisisContact {
+        id,
+        details: CrisisContactDetails {
+            name: fields::string(doc, obj, "name"),
+            phone: fields::opt_string(doc, obj, "phone"),
+            text_number: fields::opt_string(doc, obj, "text_number"),
+            hours: fields::string(doc, obj, "hours"),
+            region: fields::string(doc, obj, "region"),
+            last_checked: fields::date(doc, obj, "last_checked"),
+        },
+        added_by: fields::device(doc, obj, "added_by"),
+        added_at: fields::timestamp(doc, obj, "added_at"),
+    }
+}
+
+fn require_safety<D: ReadDoc>(doc: &D) -> Result<ObjId, Error> {
+    safety_map(doc).ok_or(Error::InvalidDocument("the care plan has no safety plan"))
+}
+
+/// Finds a list item by id in any list.
+pub(crate) fn find_item<D: ReadDoc>(doc: &D, id: &ItemId) -> Result<(SafetyList, ObjId), Error> {
+    let safety = require_safety(doc)?;
+    SafetyList::ALL
+        .iter()
+        .find_map(|&list| {
+            items(doc, &safety, list)
+                .into_iter()
+                .find(|(item, _)| item.as_ref() == Some(id))
+                .map(|(_, obj)| (list, obj))
+        })
+        .ok_or_else(|| Error::not_found("safety-plan item", id))
+}
+
+/// Appends an item to a list.
+pub(crate) fn add_item<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    list: SafetyList,
+    text: &str,
+) -> Result<ItemId, Error> {
+    let safety = require_safety(tx)?;
+    let list = fields::ensure_list(tx, &safety, list.code())?;
+    let obj = fields::push_map(tx, &list)?;
+    let id = ItemId::random();
+    fields::put(tx, &obj, "id", id.as_str())?;
+    fields::put(tx, &obj, "text", text)?;
+    fields::put(tx, &obj, "added_by", ctx.device.to_string())?;
+    fields::put_timestamp(tx, &obj, "added_at", ctx.now)?;
+    Ok(id)
+}
+
+/// Changes an item's text.
+pub(crate) fn update_item<T: Transactable>(
+    tx: &mut T,
+    id: &ItemId,
+    text: &str,
+) -> Result<(), Error> {
+    let (_, obj) = find_item(tx, id)?;
+    fields::put(tx, &obj, "text", text)
+}
+
+/// Marks an item removed (it stays in the document and can be restored).
+pub(crate) fn remove_item<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    id: &ItemId,
+) -> Result<(), Error> {
+    let (_, obj) = find_item(tx, id)?;
+    set_removed(tx, ctx, &obj, true)
+}
+
+/// Brings back a removed item.
+pub(crate) fn restore_item<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    id: &ItemId,
+) -> Result<(), Error> {
+    let (_, obj) = find_item(tx, id)?;
+    set_removed(tx, ctx, &obj, false)
+}
+
+fn set_removed<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    obj: &ObjId,
+    removed: bool,
+) -> Result<(), Error> {
+    fields::put(tx, obj, "removed", removed)?;
+    fields::put(tx, obj, "removed_by", ctx.device.to_string())?;
+    fields::put_timestamp(tx, obj, "removed_at", ctx.now)
+}
+
+/// Sets the code word.
+pub(crate) fn set_code_word<T: Transactable>(tx: &mut T, word: Option<&str>) -> Result<(), Error> {
+    let safety = require_safety(tx)?;
+    fields::put_opt_str(tx, &safety, CODE_WORD, word)
+}
+
+fn write_contact<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    d: &CrisisContactDetails,
+) -> Result<(), Error> {
+    fields::put(tx, obj, "name", d.name.as_str())?;
+    fields::put_opt_str(tx, obj, "phone", d.phone.as_deref())?;
+    fields::put_opt_str(tx, obj, "text_number", d.text_number.as_deref())?;
+    fields::put(tx, obj, "hours", d.hours.as_str())?;
+    fields::put(tx, obj, "region", d.region.as_str())?;
+    fields::put_date(tx, obj, "last_checked", d.last_checked)
+}
+
+/// The map of a crisis contact, or `NotFound`.
+pub(crate) fn contact<D: ReadDoc>(doc: &D, id: &ItemId) -> Result<ObjId, Error> {
+    let safety = require_safety(doc)?;
+    let map = fields::object(doc, &safety, CONTACTS, ObjType::Map)
+        .ok_or_else(|| Error::not_found("crisis contact", id))?;
+    fields::object(doc, &map, id.as_str(), ObjType::Map)
+        .ok_or_else(|| Error::not_found("crisis contact", id))
+}
+
+/// Adds a crisis contact.
+pub(crate) fn add_contact<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    d: &CrisisContactDetails,
+) -> Result<ItemId, Error> {
+    let safety = require_safety(tx)?;
+    let map = fields::ensure_map(tx, &safety, CONTACTS)?;
+    let id = ItemId::random();
+    let obj = fields::new_map(tx, &map, id.as_str())?;
+    write_contact(tx, &obj, d)?;
+    fields::put(tx, &obj, "added_by", ctx.device.to_string())?;
+    fields::put_timestamp(tx, &obj, "added_at", ctx.now)?;
+    Ok(id)
+}
+
+/// Updates a crisis contact's changed fields.
+pub(crate) fn update_contact<T: Transactable>(
+    tx: &mut T,
+    id: &ItemId,
+    d: &CrisisContactDetails,
+) -> Result<(), Error> {
+    let obj = contact(tx, id)?;
+    write_contact(tx, &obj, d)
+}
+
+/// Marks a crisis contact removed.
+pub(crate) fn remove_contact<T: Transactable>(
+    tx: &mut T,
+    ctx: &EditContext,
+    id: &ItemId,
+) -> Result<(), Error> {
+    let obj = contact(tx, id)?;
+    set_removed(tx, ctx, &obj, true)
+}

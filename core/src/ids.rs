@@ -1,0 +1,177 @@
+//! Identifiers: documents, the items inside them, and document kinds.
+//!
+//! Ids are random UUID v4s, never derived from personal data. Inside a
+//! document, items (goals, meetings, resources …) are keyed by an [`ItemId`]
+//! so that concurrent additions on different devices never collide.
+
+use std::{fmt, str::FromStr};
+
+use uuid::Uuid;
+
+/// The stable id of a document: a random UUID v4.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct DocumentId(Uuid);
+
+impl DocumentId {
+    pub(crate) fn random() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    /// The 16 id bytes, as stored in the database's plain id column.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+
+    /// Builds an id from 16 bytes; `None` for any other length.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        Uuid::from_slice(bytes).ok().map(Self)
+    }
+}
+
+impl FromStr for DocumentId {
+    type Err = InvalidId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_uuid(s).map(Self)
+    }
+}
+
+impl fmt::Display for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for DocumentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DocumentId({self})")
+    }
+}
+
+/// The id of an item inside a document (a goal, meeting, resource, safety-plan
+/// item …): a random UUID v4 in its hyphenated lowercase form.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ItemId(String);
+
+impl ItemId {
+    pub(crate) fn random() -> Self {
+        Self(Uuid::new_v4().hyphenated().to_string())
+    }
+
+    /// The id as text; it is also the item's key in the document.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ItemId {
+    type Err = InvalidId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parse_uuid(s).map(|uuid| Self(uuid.hyphenated().to_string()))
+    }
+}
+
+impl fmt::Display for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ItemId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ItemId({})", self.0)
+    }
+}
+
+/// Text that is not a UUID in hyphenated form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an id must be a UUID in hyphenated form")]
+pub struct InvalidId;
+
+fn parse_uuid(s: &str) -> Result<Uuid, InvalidId> {
+    if s.len() != 36 {
+        return Err(InvalidId);
+    }
+    Uuid::parse_str(s).map_err(|_| InvalidId)
+}
+
+/// What a document holds; it decides the document's schema and, later, who
+/// may receive it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum DocumentKind {
+    /// A young person's care plan, with its safety plan, meetings and signposts.
+    CarePlan,
+    /// A young person's own check-ins and notes; private by default.
+    Journal,
+    /// One organisation's directory of resources.
+    ResourceDirectory,
+}
+
+impl DocumentKind {
+    /// The code stored in the document's header.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::CarePlan => "care-plan",
+            Self::Journal => "journal",
+            Self::ResourceDirectory => "resource-directory",
+        }
+    }
+
+    /// The kind with this header code.
+    pub fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "care-plan" => Some(Self::CarePlan),
+            "journal" => Some(Self::Journal),
+            "resource-directory" => Some(Self::ResourceDirectory),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for DocumentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_through_text() {
+        let doc = DocumentId::random();
+        assert_eq!(doc.to_string().parse::<DocumentId>(), Ok(doc));
+        assert_eq!(DocumentId::from_slice(doc.as_bytes()), Some(doc));
+        let item = ItemId::random();
+        assert_eq!(item.as_str().parse::<ItemId>(), Ok(item));
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        for bad in [
+            "",
+            "goal-1",
+            "../../etc",
+            &"a".repeat(36),
+            "00000000000000000000000000000000",
+        ] {
+            assert_eq!(bad.parse::<ItemId>(), Err(InvalidId), "{bad}");
+            assert_eq!(bad.parse::<DocumentId>(), Err(InvalidId), "{bad}");
+        }
+        assert!(DocumentId::from_slice(&[0; 15]).is_none());
+    }
+
+    #[test]
+    fn kinds_round_trip_through_codes() {
+        for kind in [
+            DocumentKind::CarePlan,
+            DocumentKind::Journal,
+            DocumentKind::ResourceDirectory,
+        ] {
+            assert_eq!(DocumentKind::from_code(kind.code()), Some(kind));
+        }
+        assert_eq!(DocumentKind::from_code("plan"), None);
+    }
+}

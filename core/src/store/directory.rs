@@ -1,0 +1,60 @@
+//! Resource-directory operations on the store.
+
+use super::Store;
+use crate::{
+    DocumentId, DocumentKind, Error, ItemId,
+    doc::directory,
+    model::{Resource, ResourceDetails, ResourceDirectory, rules},
+};
+
+const KIND: DocumentKind = DocumentKind::ResourceDirectory;
+
+impl Store {
+    /// Creates an empty directory for a publishing organisation.
+    pub fn create_directory(&self, organisation: &str) -> Result<DocumentId, Error> {
+        rules::short_text("organisation", organisation)?;
+        self.create(KIND, |tx, _| directory::init(tx, organisation))
+    }
+
+    /// The whole directory, resources by name.
+    pub fn directory(&self, id: &DocumentId) -> Result<ResourceDirectory, Error> {
+        self.read(id, KIND, |doc| directory::read(doc, *id))
+    }
+
+    /// One resource.
+    pub fn resource(&self, id: &DocumentId, resource: &ItemId) -> Result<Resource, Error> {
+        self.read(id, KIND, |doc| directory::resource(doc, resource))?
+    }
+
+    /// Adds a resource.
+    pub fn add_resource(
+        &self,
+        id: &DocumentId,
+        details: &ResourceDetails,
+    ) -> Result<ItemId, Error> {
+        details.validate()?;
+        self.edit(id, KIND, "add resource", |tx, ctx| {
+            directory::add_resource(tx, ctx, details)
+        })
+    }
+
+    /// Updates a resource's changed fields.
+    pub fn update_resource(
+        &self,
+        id: &DocumentId,
+        resource: &ItemId,
+        details: &ResourceDetails,
+    ) -> Result<(), Error> {
+        details.validate()?;
+        self.edit(id, KIND, "update resource", |tx, _| {
+            directory::update_resource(tx, resource, details)
+        })
+    }
+
+    /// Removes a resource.
+    pub fn remove_resource(&self, id: &DocumentId, resource: &ItemId) -> Result<(), Error> {
+        self.edit(id, KIND, "remove resource", |tx, _| {
+            directory::remove_resource(tx, resource)
+        })
+    }
+}
