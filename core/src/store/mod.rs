@@ -298,7 +298,7 @@ impl Store {
         if bytes.len() > MAX_IMPORT_BYTES {
             return Err(Error::InvalidDocument("larger than the import limit"));
         }
-        let mut incoming = doc::decode(bytes)?;
+        let incoming = doc::decode(bytes)?;
         let header = doc::read_header(&incoming)?;
         if header.schema > doc::SCHEMA_VERSION {
             return Err(Error::InvalidDocument(
@@ -311,8 +311,9 @@ impl Store {
             let loaded = inner.load(&id, self.device_id)?;
             check_kind(&id, header.kind, loaded.kind)?;
             let before = loaded.doc.get_heads();
-            let applied = loaded.doc.merge(&mut incoming)?;
-            if applied.is_empty() {
+            let added = loaded.doc.get_changes_added(&incoming);
+            let new_changes = added.len();
+            if new_changes == 0 {
                 return Ok(ImportOutcome {
                     id,
                     kind: header.kind,
@@ -320,17 +321,18 @@ impl Store {
                     new_changes: 0,
                 });
             }
+            loaded.doc.apply_changes(added)?;
             let increment = loaded.doc.save_after(&before);
             if let Err(e) = inner.persist(&id, &increment) {
                 inner.docs.remove(&id);
                 return Err(e);
             }
-            tracing::debug!(document = %id, changes = applied.len(), "merged document");
+            tracing::debug!(document = %id, changes = new_changes, "merged document");
             Ok(ImportOutcome {
                 id,
                 kind: header.kind,
                 existed: true,
-                new_changes: applied.len(),
+                new_changes,
             })
         } else {
             let new_changes = incoming.get_changes(&[]).len();
@@ -564,3 +566,6 @@ impl Inner {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

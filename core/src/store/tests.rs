@@ -1,0 +1,440 @@
+//! Store behaviour on real files: persistence, reopening, merging,
+//! conflicts and input checks.
+
+use chrono::NaiveDate;
+use tempfile::TempDir;
+
+use crate::*;
+
+fn key() -> StoreKey {
+    StoreKey::new([42; 32])
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
+}
+
+fn plan_details() -> CarePlanDetails {
+    CarePlanDetails {
+        subject_name: "Alex".into(),
+        status: PlanStatus::Active,
+        period_start: Some(day(1)),
+        period_end: None,
+        next_review: Some(day(28)),
+    }
+}
+
+fn contact(phone: &str) -> CrisisContactDetails {
+    CrisisContactDetails {
+        name: "Crisis line (fictional)".into(),
+        phone: Some(phone.into()),
+        text_number: None,
+        hours: "24/7".into(),
+        region: "Testford".into(),
+        last_checked: Some(day(1)),
+    }
+}
+
+fn open(dir: &TempDir, name: &str) -> Store {
+    Store::open(dir.path().join(name), &key()).unwrap()
+}
+
+#[test]
+fn edits_survive_reopening_and_device_id_is_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, goal, device) = {
+        let store = open(&dir, "a.db");
+        let plan = store.create_care_plan(&plan_details()).unwrap();
+        let goal = store
+            .add_goal(
+                &plan,
+                &GoalDetails {
+                    description: "Sleep before midnight".into(),
+                    expressed_by: "Alex".into(),
+                    lifecycle: GoalLifecycle::Active,
+                    achievement: None,
+                    target_date: None,
+                },
+            )
+            .unwrap();
+        store.record_goal_score(&plan, &goal, day(2), 3).unwrap();
+        store.record_goal_score(&plan, &goal, day(9), 5).unwrap();
+        store
+            .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+            .unwrap();
+        (plan, goal, store.device_id())
+    };
+    let store = open(&dir, "a.db");
+    assert_eq!(store.device_id(), device);
+    let read = store.care_plan(&plan).unwrap();
+    assert_eq!(read.details, plan_details());
+    assert_eq!(read.goals.len(), 1);
+    assert_eq!(read.goals[0].id, goal);
+    let scores: Vec<u8> = read.goals[0].scores.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [3, 5]);
+    assert_eq!(read.goals[0].scores[0].recorded_by, Some(device));
+    assert_eq!(read.safety_plan.warning_signs[0].text, "Not sleeping");
+    assert_eq!(
+        store.documents().unwrap(),
+        [DocumentSummary {
+            id: plan,
+            kind: DocumentKind::CarePlan
+        }]
+    );
+}
+
+#[test]
+fn every_edit_is_one_change_by_this_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let plan = store.create_care_plan(&plan_details()).unwrap();
+    store
+        .add_safety_item(&plan, SafetyList::CopingStrategies, "Walk")
+        .unwrap();
+    store.set_code_word(&plan, Some("pineapple")).unwrap();
+    let doc = automerge::Automerge::load(&store.export(&plan).unwrap()).unwrap();
+    let changes = doc.get_changes(&[]);
+    assert_eq!(changes.len(), 3);
+    for change in changes {
+        assert_eq!(
+            DeviceId::from_actor(change.actor_id()),
+            Some(store.device_id())
+        );
+    }
+}
+
+#[test]
+fn unchanged_update_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let plan = store.create_care_plan(&plan_details()).unwrap();
+    let before = store.export(&plan).unwrap();
+    store.update_care_plan(&plan, &plan_details()).unwrap();
+    assert_eq!(store.export(&plan).unwrap(), before);
+}
+
+#[test]
+fn two_replicas_typing_into_meeting_notes_merge_by_character() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    let meeting = a
+        .add_meeting(
+            &plan,
+            &MeetingDetails {
+                date: day(20),
+                attendees: vec!["Alex".into()],
+            },
+        )
+        .unwrap();
+    a.set_meeting_text(&plan, &meeting, MeetingText::Notes, "Agreed plan.")
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    a.set_meeting_text(
+        &plan,
+        &meeting,
+        MeetingText::Notes,
+        "Agreed plan. Alex to try the group.",
+    )
+    .unwrap();
+    b.splice_meeting_text(&plan, &meeting, MeetingText::Notes, 0, 0, "Review: ")
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    a.import(&b.export(&plan).unwrap()).unwrap();
+    let notes_a = a.care_plan(&plan).unwrap().meetings[0].notes.clone();
+    let notes_b = b.care_plan(&plan).unwrap().meetings[0].notes.clone();
+    assert_eq!(notes_a, notes_b);
+    assert_eq!(notes_a, "Review: Agreed plan. Alex to try the group.");
+}
+
+#[test]
+fn concurrent_crisis_contact_edits_are_shown_and_resolved() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    let crisis = a
+        .add_crisis_contact(&plan, &contact("0808 157 0001"))
+        .unwrap();
+    let item = a
+        .add_safety_item(&plan, SafetyList::PeopleToAsk, "Aunt")
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+
+    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002"))
+        .unwrap();
+    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003"))
+        .unwrap();
+    a.update_safety_item(&plan, &item, "Aunt Jo").unwrap();
+    b.update_safety_item(&plan, &item, "Aunty").unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    a.import(&b.export(&plan).unwrap()).unwrap();
+
+    for store in [&a, &b] {
+        let conflicts = store.conflicts(&plan).unwrap();
+        assert_eq!(conflicts.len(), 2, "{conflicts:?}");
+        assert!(store.safety_plan(&plan).unwrap().has_conflicts);
+        let phone = conflicts
+            .iter()
+            .find(|c| {
+                matches!(
+                    c.field,
+                    ConflictField::CrisisContact {
+                        field: ContactField::Phone,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        let mut values: Vec<_> = phone
+            .values
+            .iter()
+            .map(|v| (v.value.clone().unwrap(), v.author.unwrap()))
+            .collect();
+        values.sort();
+        assert_eq!(
+            values,
+            [
+                ("0808 157 0002".to_string(), a.device_id()),
+                ("0808 157 0003".to_string(), b.device_id())
+            ]
+        );
+    }
+    let field = ConflictField::CrisisContact {
+        contact: crisis.clone(),
+        field: ContactField::Phone,
+    };
+    a.resolve_conflict(&plan, &field, Some("0808 157 0003"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    let remaining = b.conflicts(&plan).unwrap();
+    assert_eq!(remaining.len(), 1);
+    assert!(matches!(
+        remaining[0].field,
+        ConflictField::SafetyItem { .. }
+    ));
+    let contact = &b.safety_plan(&plan).unwrap().crisis_contacts[0];
+    assert_eq!(contact.details.phone.as_deref(), Some("0808 157 0003"));
+}
+
+#[test]
+fn removed_safety_items_are_kept_and_can_be_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let plan = store.create_care_plan(&plan_details()).unwrap();
+    let item = store
+        .add_safety_item(&plan, SafetyList::ReasonsForLiving, "My dog")
+        .unwrap();
+    store.remove_safety_item(&plan, &item).unwrap();
+    assert!(
+        store
+            .safety_plan(&plan)
+            .unwrap()
+            .reasons_for_living
+            .is_empty()
+    );
+    store.restore_safety_item(&plan, &item).unwrap();
+    assert_eq!(
+        store.safety_plan(&plan).unwrap().reasons_for_living[0].text,
+        "My dog"
+    );
+}
+
+#[test]
+fn bad_input_is_a_typed_error_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let plan = store.create_care_plan(&plan_details()).unwrap();
+    let before = store.export(&plan).unwrap();
+    let goal = store
+        .add_goal(
+            &plan,
+            &GoalDetails {
+                description: "Go to school".into(),
+                expressed_by: String::new(),
+                lifecycle: GoalLifecycle::Proposed,
+                achievement: None,
+                target_date: None,
+            },
+        )
+        .unwrap();
+    let after_goal = store.export(&plan).unwrap();
+    assert_ne!(before, after_goal);
+
+    let invalid = |e: Error| match e {
+        Error::Invalid(i) => i.field,
+        other => panic!("expected invalid input, got {other:?}"),
+    };
+    assert_eq!(
+        invalid(
+            store
+                .record_goal_score(&plan, &goal, day(1), 11)
+                .unwrap_err()
+        ),
+        "score"
+    );
+    assert_eq!(
+        invalid(
+            store
+                .add_safety_item(&plan, SafetyList::WarningSigns, "  ")
+                .unwrap_err()
+        ),
+        "text"
+    );
+    assert_eq!(
+        invalid(
+            store
+                .add_safety_item(&plan, SafetyList::WarningSigns, &"x".repeat(5000))
+                .unwrap_err()
+        ),
+        "text"
+    );
+    assert_eq!(
+        invalid(
+            store
+                .add_crisis_contact(&plan, &contact("call me"))
+                .unwrap_err()
+        ),
+        "phone"
+    );
+    let mut old = plan_details();
+    old.period_start = NaiveDate::from_ymd_opt(1066, 10, 14);
+    assert_eq!(
+        invalid(store.update_care_plan(&plan, &old).unwrap_err()),
+        "period_start"
+    );
+    let meeting = store
+        .add_meeting(
+            &plan,
+            &MeetingDetails {
+                date: day(3),
+                attendees: vec![],
+            },
+        )
+        .unwrap();
+    let before_splice = store.export(&plan).unwrap();
+    assert!(matches!(
+        store
+            .splice_meeting_text(&plan, &meeting, MeetingText::Notes, 5, 0, "x")
+            .unwrap_err(),
+        Error::Invalid(_)
+    ));
+    assert_eq!(store.export(&plan).unwrap(), before_splice);
+
+    let missing: ItemId = "00000000-0000-4000-8000-000000000000".parse().unwrap();
+    assert!(matches!(
+        store
+            .update_safety_item(&plan, &missing, "text")
+            .unwrap_err(),
+        Error::NotFound {
+            what: "safety-plan item",
+            ..
+        }
+    ));
+    assert!(matches!(
+        store.journal(&plan).unwrap_err(),
+        Error::WrongKind {
+            expected: DocumentKind::Journal,
+            ..
+        }
+    ));
+    assert!(matches!(
+        store.import(b"garbage").unwrap_err(),
+        Error::InvalidDocument(_)
+    ));
+    assert_eq!(store.export(&plan).unwrap(), before_splice);
+}
+
+#[test]
+fn import_is_idempotent_and_export_loads_in_plain_automerge() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let directory = a.create_directory("Fictional Trust").unwrap();
+    let mut rng = generate::Rng::new(1);
+    let resource = a
+        .add_resource(&directory, &generate::resource_details(&mut rng, 0))
+        .unwrap();
+    let bytes = a.export(&directory).unwrap();
+    let first = b.import(&bytes).unwrap();
+    assert!(!first.existed);
+    let second = b.import(&bytes).unwrap();
+    assert_eq!(second.new_changes, 0);
+    assert_eq!(
+        b.directory(&directory).unwrap(),
+        a.directory(&directory).unwrap()
+    );
+    assert_eq!(b.resource(&directory, &resource).unwrap().id, resource);
+    let plain = automerge::Automerge::load(&bytes).unwrap();
+    assert_eq!(
+        plain.get_heads(),
+        automerge::Automerge::load(&b.export(&directory).unwrap())
+            .unwrap()
+            .get_heads()
+    );
+}
+
+#[test]
+fn journal_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let journal = store.create_journal().unwrap();
+    let check_in = store
+        .add_check_in(
+            &journal,
+            &CheckInDetails {
+                mood: 6,
+                feelings: vec!["tired".into()],
+                note: "ok day".into(),
+            },
+        )
+        .unwrap();
+    let note = store
+        .add_journal_note(&journal, "Before review", "I want to say")
+        .unwrap();
+    store
+        .update_journal_note(&journal, &note, "Before review", "I want to say I'm proud")
+        .unwrap();
+    let read = store.journal(&journal).unwrap();
+    assert_eq!(read.check_ins[0].id, check_in);
+    assert_eq!(read.check_ins[0].details.mood, 6);
+    assert_eq!(read.notes[0].body, "I want to say I'm proud");
+    assert!(
+        store
+            .add_check_in(
+                &journal,
+                &CheckInDetails {
+                    mood: 11,
+                    feelings: vec![],
+                    note: String::new()
+                }
+            )
+            .is_err()
+    );
+    store.remove_check_in(&journal, &check_in).unwrap();
+    assert!(store.journal(&journal).unwrap().check_ins.is_empty());
+}
+
+#[test]
+fn compaction_keeps_every_edit() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan;
+    {
+        let store = open(&dir, "a.db");
+        plan = store.create_care_plan(&plan_details()).unwrap();
+        for i in 0..300 {
+            store
+                .add_safety_item(&plan, SafetyList::CopingStrategies, &format!("idea {i}"))
+                .unwrap();
+        }
+        store.compact().unwrap();
+        store
+            .add_safety_item(&plan, SafetyList::CopingStrategies, "after compaction")
+            .unwrap();
+    }
+    let store = open(&dir, "a.db");
+    let items = store.safety_plan(&plan).unwrap().coping_strategies;
+    assert_eq!(items.len(), 301);
+    assert_eq!(items[300].text, "after compaction");
+}
