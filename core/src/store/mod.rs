@@ -112,8 +112,16 @@ impl Store {
     /// does not exist. See [`OpenError`] for what can go wrong; a failed open
     /// changes nothing on disk.
     pub fn open(path: impl AsRef<Path>, key: &StoreKey) -> Result<Self, OpenError> {
-        let path = path.as_ref();
-        let opened = open::open(path, key)?;
+        Self::from_opened(path.as_ref(), open::open(path.as_ref(), key)?)
+    }
+
+    /// Opens a store at an older schema version, to test upgrades.
+    #[cfg(test)]
+    pub(crate) fn open_at_version(path: &Path, key: &StoreKey, version: i64) -> Result<Self, OpenError> {
+        Self::from_opened(path, open::open_at_version(path, key, version)?)
+    }
+
+    fn from_opened(path: &Path, opened: open::Opened) -> Result<Self, OpenError> {
         let device_id = opened.device.device_id();
         tracing::debug!(device = ?device_id, "store opened");
         Ok(Self {

@@ -42,6 +42,16 @@ fn meta_aad(name: &str) -> Vec<u8> {
 }
 
 pub(super) fn open(path: &Path, key: &StoreKey) -> Result<Opened, OpenError> {
+    open_at_version(path, key, schema::latest_version())
+}
+
+/// Opens the store, migrating it to `target` (below the latest only in tests
+/// that build stores of older versions).
+pub(super) fn open_at_version(
+    path: &Path,
+    key: &StoreKey,
+    target: i64,
+) -> Result<Opened, OpenError> {
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -91,7 +101,7 @@ pub(super) fn open(path: &Path, key: &StoreKey) -> Result<Opened, OpenError> {
             .map_err(classify(OpenStep::Migrate))?;
     }
     set_pragmas(&conn)?;
-    schema::migrate_to(&mut conn, schema::latest_version()).map_err(classify(OpenStep::Migrate))?;
+    schema::migrate_to(&mut conn, target).map_err(classify(OpenStep::Migrate))?;
     if !has_key_check {
         let check = sealer.seal(&meta_aad("key_check"), KEY_CHECK)?;
         conn.execute(

@@ -438,3 +438,73 @@ fn compaction_keeps_every_edit() {
     assert_eq!(items.len(), 301);
     assert_eq!(items[300].text, "after compaction");
 }
+
+/// Everything about a database's schema that a migration can change.
+fn schema_dump(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut out: Vec<String> = conn
+        .prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name")
+        .unwrap()
+        .query_map([], |row| {
+            Ok(format!(
+                "{}|{}|{}|{}",
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, Option<String>>(3)?.unwrap_or_default()
+            ))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for pragma in ["user_version", "application_id", "auto_vacuum", "journal_mode"] {
+        let value: rusqlite::types::Value =
+            conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0)).unwrap();
+        out.push(format!("{pragma}={value:?}"));
+    }
+    out
+}
+
+#[test]
+fn database_upgraded_step_by_step_equals_a_fresh_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    let latest = super::schema::latest_version();
+    assert!(latest >= 2, "there must be an upgrade to test");
+    // A store created at version 1 that holds data, then upgraded one
+    // version at a time.
+    let plan = {
+        let store = Store::open_at_version(&old, &key(), 1).unwrap();
+        let plan = store.create_care_plan(&plan_details()).unwrap();
+        store.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping").unwrap();
+        plan
+    };
+    for version in 2..=latest {
+        drop(Store::open_at_version(&old, &key(), version).unwrap());
+        assert!(schema_dump(&old).contains(&format!("user_version=Integer({version})")));
+    }
+    let upgraded = Store::open(&old, &key()).unwrap();
+    assert_eq!(upgraded.safety_plan(&plan).unwrap().warning_signs[0].text, "Not sleeping");
+    drop(upgraded);
+
+    let fresh = dir.path().join("fresh.db");
+    drop(Store::open(&fresh, &key()).unwrap());
+    assert_eq!(schema_dump(&old), schema_dump(&fresh));
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    drop(open(&dir, "a.db"));
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    assert!(matches!(
+        Store::open(&path, &key()).unwrap_err(),
+        OpenError::NewerSchema { found: 99, .. }
+    ));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
