@@ -439,6 +439,24 @@ fn compaction_keeps_every_edit() {
     assert_eq!(items[300].text, "after compaction");
 }
 
+#[test]
+fn compacting_and_deleting_give_free_pages_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let free_pages = |store: &Store| -> i64 {
+        store
+            .lock()
+            .conn
+            .query_row("PRAGMA freelist_count", [], |row| row.get(0))
+            .unwrap()
+    };
+    let directory = generate::directory(&store, 1, 100).unwrap();
+    store.compact().unwrap();
+    assert_eq!(free_pages(&store), 0);
+    store.delete_document(&directory).unwrap();
+    assert_eq!(free_pages(&store), 0);
+}
+
 /// Everything about a database's schema that a migration can change.
 fn schema_dump(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
@@ -457,9 +475,15 @@ fn schema_dump(path: &std::path::Path) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    for pragma in ["user_version", "application_id", "auto_vacuum", "journal_mode"] {
-        let value: rusqlite::types::Value =
-            conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0)).unwrap();
+    for pragma in [
+        "user_version",
+        "application_id",
+        "auto_vacuum",
+        "journal_mode",
+    ] {
+        let value: rusqlite::types::Value = conn
+            .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+            .unwrap();
         out.push(format!("{pragma}={value:?}"));
     }
     out
@@ -476,7 +500,9 @@ fn database_upgraded_step_by_step_equals_a_fresh_one() {
     let plan = {
         let store = Store::open_at_version(&old, &key(), 1).unwrap();
         let plan = store.create_care_plan(&plan_details()).unwrap();
-        store.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping").unwrap();
+        store
+            .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+            .unwrap();
         plan
     };
     for version in 2..=latest {
@@ -484,7 +510,10 @@ fn database_upgraded_step_by_step_equals_a_fresh_one() {
         assert!(schema_dump(&old).contains(&format!("user_version=Integer({version})")));
     }
     let upgraded = Store::open(&old, &key()).unwrap();
-    assert_eq!(upgraded.safety_plan(&plan).unwrap().warning_signs[0].text, "Not sleeping");
+    assert_eq!(
+        upgraded.safety_plan(&plan).unwrap().warning_signs[0].text,
+        "Not sleeping"
+    );
     drop(upgraded);
 
     let fresh = dir.path().join("fresh.db");
