@@ -107,14 +107,11 @@ pub(crate) fn resolve<T: Transactable>(
     match field {
         ConflictField::SafetyItem { item, .. } => {
             let (_, obj) = safety_plan::find_item(tx, item)?;
-            tx.put(&obj, "text", value.unwrap_or_default())?;
+            fields::put(tx, &obj, "text", value.unwrap_or_default())?;
         }
         ConflictField::CrisisContact { contact, field } => {
             let obj = safety_plan::contact(tx, contact)?;
-            match value {
-                Some(v) => tx.put(&obj, contact_key(*field), v)?,
-                None => tx.put(&obj, contact_key(*field), ScalarValue::Null)?,
-            }
+            fields::put_opt_str(tx, &obj, contact_key(*field), value)?;
         }
         ConflictField::CodeWord => {
             let safety = fields::object(
@@ -124,10 +121,7 @@ pub(crate) fn resolve<T: Transactable>(
                 automerge::ObjType::Map,
             )
             .ok_or(Error::InvalidDocument("the care plan has no safety plan"))?;
-            match value {
-                Some(v) => tx.put(&safety, safety_plan::CODE_WORD, v)?,
-                None => tx.put(&safety, safety_plan::CODE_WORD, ScalarValue::Null)?,
-            }
+            fields::put_opt_str(tx, &safety, safety_plan::CODE_WORD, value)?;
         }
     }
     Ok(())

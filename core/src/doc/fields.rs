@@ -169,6 +169,11 @@ pub(crate) fn item_maps<D: ReadDoc>(doc: &D, map: &ObjId) -> Vec<(ItemId, ObjId)
 }
 
 /// Sets a scalar unless it already holds exactly `value` with no conflict.
+///
+/// Over concurrent values the write supersedes all of them. Automerge, when
+/// given the value that is shown, would only delete the others and keep the
+/// shown one's old op, so a concurrent overwrite of that op would silently
+/// win over this write; deleting first makes the write a value of its own.
 pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
     tx: &mut T,
     obj: &ObjId,
@@ -177,10 +182,10 @@ pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
 ) -> Result<(), Error> {
     let value = value.into();
     let current = tx.get_all(obj, key)?;
-    if let [(Value::Scalar(existing), _)] = current.as_slice()
-        && existing.as_ref() == &value
-    {
-        return Ok(());
+    match current.as_slice() {
+        [(Value::Scalar(existing), _)] if existing.as_ref() == &value => return Ok(()),
+        [_, _, ..] => tx.delete(obj, key)?,
+        _ => {}
     }
     tx.put(obj, key, value)?;
     Ok(())
