@@ -1,1 +1,221 @@
-fn main() {}
+//! Store timings, with criterion: one durable local edit on a store that
+//! already holds a two-year care plan and a 2,000-resource directory, and a
+//! cold open of that store followed by reading the safety plan.
+//!
+//! Run with `cargo bench -p lynchpin-core --bench store`. The fixture is
+//! generated once (with an fsync on every edit it takes a while); the edit
+//! benchmarks write to copies of it. Set `LYNCHPIN_BENCH_DIR` to put the
+//! files elsewhere (`/dev/shm` takes the disk's fsync out of the timings).
+//! Results and targets are in BENCHMARKS.md at the root of the repository.
+
+#![allow(clippy::print_stderr)]
+
+mod common;
+
+use std::{
+    hint::black_box,
+    time::{Duration, Instant},
+};
+
+use chrono::{Days, NaiveDate};
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
+use lynchpin_core::{DocumentId, DocumentKind, ItemId, MeetingText, SafetyList, Store};
+use tempfile::TempDir;
+
+/// A copy of the fixture takes at most this many benchmark edits before the
+/// next copy replaces it, so that the benchmark's own edits do not grow the
+/// plan far beyond what a real one holds (5,000 scores on one goal or 5,000
+/// safety-plan items make each further edit slower).
+const EDITS_PER_COPY: u64 = 250;
+
+/// What the edit benchmarks write to, the same in every copy of the fixture.
+struct Targets {
+    plan: DocumentId,
+    goal: ItemId,
+    meeting: ItemId,
+    /// Characters in that meeting's notes in the fixture.
+    notes_len: usize,
+}
+
+/// An open copy of the fixture and how many edits it has taken.
+struct Session {
+    store: Store,
+    edits: u64,
+    _dir: TempDir,
+}
+
+/// Times `edit` with criterion, in steady state: edits go to an open copy
+/// of the fixture whose plan is loaded, replaced by a fresh copy every
+/// [`EDITS_PER_COPY`] edits. Copying, opening, loading, closing and each
+/// copy's first edit (which creates the WAL file) are not timed. `edit` gets
+/// the store, the targets and how many edits this copy has had.
+fn bench_edit(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    fixture: &common::Fixture,
+    targets: &Targets,
+    mut edit: impl FnMut(&Store, &Targets, u64),
+) {
+    let key = common::key();
+    let mut session: Option<Session> = None;
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            let mut done = 0;
+            while done < iters {
+                let current = match session.take() {
+                    Some(s) if s.edits < EDITS_PER_COPY => s,
+                    old => {
+                        drop(old);
+                        let (dir, path) = fixture.copy();
+                        let store = Store::open(&path, &key).expect("open");
+                        store.safety_plan(&targets.plan).expect("load the plan");
+                        edit(&store, targets, 0);
+                        Session {
+                            store,
+                            edits: 1,
+                            _dir: dir,
+                        }
+                    }
+                };
+                let n = (iters - done).min(EDITS_PER_COPY - current.edits);
+                let started = Instant::now();
+                for k in current.edits..current.edits + n {
+                    edit(&current.store, targets, k);
+                }
+                timed += started.elapsed();
+                done += n;
+                session = Some(Session {
+                    edits: current.edits + n,
+                    ..current
+                });
+            }
+            timed
+        })
+    });
+}
+
+/// (a) One local edit, durably stored (WAL, synchronous=FULL: each edit
+/// commits with an fsync before the call returns), on a store holding the
+/// two-year plan and the directory.
+fn edits(c: &mut Criterion, fixture: &common::Fixture) {
+    let targets = {
+        let store = Store::open(&fixture.path, &common::key()).expect("open");
+        let plan = store.care_plan(&fixture.plan).expect("read the plan");
+        let meeting = plan.meetings.last().expect("a meeting");
+        Targets {
+            plan: fixture.plan,
+            goal: plan.goals[0].id.clone(),
+            meeting: meeting.id.clone(),
+            notes_len: meeting.notes.chars().count(),
+        }
+    };
+    let mut group = c.benchmark_group("edit");
+    bench_edit(
+        &mut group,
+        "add_safety_item",
+        fixture,
+        &targets,
+        |store, t, _| {
+            store
+                .add_safety_item(
+                    &t.plan,
+                    SafetyList::Distractions,
+                    black_box("Text my cousin about football"),
+                )
+                .expect("add safety item");
+        },
+    );
+    bench_edit(
+        &mut group,
+        "set_code_word",
+        fixture,
+        &targets,
+        |store, t, k| {
+            let word = ["lighthouse", "pineapple"][(k % 2) as usize];
+            store
+                .set_code_word(&t.plan, Some(black_box(word)))
+                .expect("set code word");
+        },
+    );
+    let start = NaiveDate::from_ymd_opt(2026, 9, 7).expect("date");
+    bench_edit(
+        &mut group,
+        "record_goal_score",
+        fixture,
+        &targets,
+        |store, t, k| {
+            store
+                .record_goal_score(&t.plan, &t.goal, start + Days::new(7 * k), (k % 11) as u8)
+                .expect("record score");
+        },
+    );
+    // Typing at the end of the last meeting's notes, three characters at a
+    // time, as the generator types them.
+    bench_edit(
+        &mut group,
+        "splice_meeting_notes",
+        fixture,
+        &targets,
+        |store, t, k| {
+            store
+                .splice_meeting_text(
+                    &t.plan,
+                    &t.meeting,
+                    MeetingText::Notes,
+                    t.notes_len + 3 * k as usize,
+                    0,
+                    black_box("ok "),
+                )
+                .expect("type into notes");
+        },
+    );
+    group.finish();
+}
+
+/// (b) Cold open of the fixture and reading its safety plan: a new `Store`
+/// each iteration (the previous one is dropped first: the store holds an
+/// exclusive lock), listing the documents, loading the care plan from disk
+/// and reading the safety plan. The OS page cache is warm.
+fn cold_open(c: &mut Criterion, fixture: &common::Fixture) {
+    let mut group = c.benchmark_group("cold_open");
+    group.sample_size(30);
+    group.measurement_time(Duration::from_secs(15));
+    let key = common::key();
+    group.bench_function("plan_and_directory/safety_plan", |b| {
+        b.iter(|| {
+            let store = Store::open(&fixture.path, &key).expect("open");
+            let plan = store
+                .documents()
+                .expect("list documents")
+                .into_iter()
+                .find(|d| d.kind == DocumentKind::CarePlan)
+                .expect("a care plan")
+                .id;
+            let safety = store.safety_plan(&plan).expect("read the safety plan");
+            drop(store);
+            safety
+        })
+    });
+    group.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let fixture = common::build_fixture();
+    eprintln!(
+        "fixture: care plan {} changes, directory {} changes, generated in {:.1} s, \
+         database {} bytes",
+        fixture.plan_changes,
+        fixture.directory_changes,
+        fixture.build_time.as_secs_f64(),
+        common::file_len(&fixture.path),
+    );
+    cold_open(c, &fixture);
+    edits(c, &fixture);
+    drop(fixture.dir);
+}
+
+criterion_group!(store, benches);
+criterion_main!(store);
