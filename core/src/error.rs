@@ -125,6 +125,10 @@ pub enum Error {
     /// The system random number generator is unavailable.
     #[error(transparent)]
     Randomness(#[from] crate::crypto::RandomnessUnavailable),
+    /// A sync session failed: a malformed frame, a peer's error, too many
+    /// round trips. Nothing already stored is lost; the next session resumes.
+    #[error(transparent)]
+    Sync(crate::sync::SyncError),
 }
 
 impl Error {

@@ -15,6 +15,9 @@ mod directory;
 mod journal;
 mod open;
 pub(crate) mod schema;
+mod sync;
+
+pub use sync::{SyncFailure, SyncScope, SyncSession};
 
 use std::{
     collections::HashMap,
@@ -117,7 +120,11 @@ impl Store {
 
     /// Opens a store at an older schema version, to test upgrades.
     #[cfg(test)]
-    pub(crate) fn open_at_version(path: &Path, key: &StoreKey, version: i64) -> Result<Self, OpenError> {
+    pub(crate) fn open_at_version(
+        path: &Path,
+        key: &StoreKey,
+        version: i64,
+    ) -> Result<Self, OpenError> {
         Self::from_opened(path, open::open_at_version(path, key, version)?)
     }
 
@@ -220,16 +227,7 @@ impl Store {
             .sealer
             .seal(&aad("header", &id, None), kind.code().as_bytes())?;
         let snapshot = inner.sealer.seal(&aad("snapshot", &id, None), &bytes)?;
-        let tx = inner.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO documents (id, header) VALUES (?1, ?2)",
-            params![id.as_bytes(), header],
-        )?;
-        tx.execute(
-            "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
-            params![id.as_bytes(), snapshot],
-        )?;
-        tx.commit()?;
+        inner.insert_document(&id, &header, &snapshot)?;
         inner.docs.insert(
             id,
             Loaded {
@@ -350,16 +348,7 @@ impl Store {
                 .sealer
                 .seal(&aad("header", &id, None), header.kind.code().as_bytes())?;
             let snapshot = inner.sealer.seal(&aad("snapshot", &id, None), &saved)?;
-            let tx = inner.conn.transaction()?;
-            tx.execute(
-                "INSERT INTO documents (id, header) VALUES (?1, ?2)",
-                params![id.as_bytes(), sealed_header],
-            )?;
-            tx.execute(
-                "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
-                params![id.as_bytes(), snapshot],
-            )?;
-            tx.commit()?;
+            inner.insert_document(&id, &sealed_header, &snapshot)?;
             inner.docs.insert(
                 id,
                 Loaded {
@@ -522,6 +511,32 @@ impl Inner {
         })
     }
 
+    /// Stores a new document: its sealed header and first snapshot, stamped
+    /// with the next clock value.
+    fn insert_document(
+        &mut self,
+        id: &DocumentId,
+        header: &[u8],
+        snapshot: &[u8],
+    ) -> Result<(), Error> {
+        let tx = self.conn.transaction()?;
+        let clock: i64 = tx.query_row(
+            "UPDATE clock SET value = value + 1 RETURNING value",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO documents (id, header, clock) VALUES (?1, ?2, ?3)",
+            params![id.as_bytes(), header, clock],
+        )?;
+        tx.execute(
+            "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
+            params![id.as_bytes(), snapshot],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Stores one increment of a loaded document, compacting if it is due.
     fn persist(&mut self, id: &DocumentId, increment: &[u8]) -> Result<(), Error> {
         let loaded = self
@@ -530,9 +545,15 @@ impl Inner {
             .ok_or_else(|| Error::not_found("document", id))?;
         let seq = loaded.next_seq;
         let sealed = self.sealer.seal(&aad("change", id, Some(seq)), increment)?;
-        self.conn
-            .prepare_cached("INSERT INTO changes (doc_id, seq, blob) VALUES (?1, ?2, ?3)")?
+        let tx = self.conn.transaction()?;
+        let clock: i64 = tx
+            .prepare_cached("UPDATE clock SET value = value + 1 RETURNING value")?
+            .query_row([], |r| r.get(0))?;
+        tx.prepare_cached("UPDATE documents SET clock = ?1 WHERE id = ?2")?
+            .execute(params![clock, id.as_bytes()])?;
+        tx.prepare_cached("INSERT INTO changes (doc_id, seq, blob) VALUES (?1, ?2, ?3)")?
             .execute(params![id.as_bytes(), seq, sealed])?;
+        tx.commit()?;
         loaded.next_seq += 1;
         loaded.pending_changes += 1;
         loaded.pending_bytes += increment.len();
@@ -577,3 +598,6 @@ impl Inner {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sync_tests;

@@ -457,9 +457,15 @@ fn schema_dump(path: &std::path::Path) -> Vec<String> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    for pragma in ["user_version", "application_id", "auto_vacuum", "journal_mode"] {
-        let value: rusqlite::types::Value =
-            conn.query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0)).unwrap();
+    for pragma in [
+        "user_version",
+        "application_id",
+        "auto_vacuum",
+        "journal_mode",
+    ] {
+        let value: rusqlite::types::Value = conn
+            .query_row(&format!("PRAGMA {pragma}"), [], |row| row.get(0))
+            .unwrap();
         out.push(format!("{pragma}={value:?}"));
     }
     out
@@ -476,7 +482,9 @@ fn database_upgraded_step_by_step_equals_a_fresh_one() {
     let plan = {
         let store = Store::open_at_version(&old, &key(), 1).unwrap();
         let plan = store.create_care_plan(&plan_details()).unwrap();
-        store.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping").unwrap();
+        store
+            .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+            .unwrap();
         plan
     };
     for version in 2..=latest {
@@ -484,7 +492,10 @@ fn database_upgraded_step_by_step_equals_a_fresh_one() {
         assert!(schema_dump(&old).contains(&format!("user_version=Integer({version})")));
     }
     let upgraded = Store::open(&old, &key()).unwrap();
-    assert_eq!(upgraded.safety_plan(&plan).unwrap().warning_signs[0].text, "Not sleeping");
+    assert_eq!(
+        upgraded.safety_plan(&plan).unwrap().warning_signs[0].text,
+        "Not sleeping"
+    );
     drop(upgraded);
 
     let fresh = dir.path().join("fresh.db");
