@@ -39,6 +39,11 @@ use std::time::Duration;
 use automerge::{Automerge, ChangeHash};
 
 pub use respond::respond;
+
+/// Reading and decoding documents, for hosts other than the device store.
+pub mod document {
+    pub use crate::doc::{Header, SCHEMA_VERSION, decode, decode_into, read_header};
+}
 pub use session::{Session, Step};
 pub use state::{PeerDocState, PeerRecord};
 
