@@ -42,6 +42,8 @@
     )
 )]
 
+#[cfg(feature = "client")]
+mod client;
 pub mod crypto;
 mod doc;
 mod error;
@@ -52,6 +54,8 @@ mod store;
 pub mod sync;
 mod validate;
 
+#[cfg(feature = "client")]
+pub use client::SyncServer;
 pub use crypto::{DeviceId, DeviceKey, StoreKey};
 pub use error::{Error, InvalidInput, OpenError, OpenStep, Problem};
 pub use ids::{DocumentId, DocumentKind, InvalidId, ItemId};

@@ -29,6 +29,7 @@
 //! that its answer arrived when a later request returns its cursor; until
 //! then it assumes the peer may lack what it sent.
 
+pub mod auth;
 mod respond;
 mod session;
 mod state;
