@@ -71,7 +71,9 @@ impl Store {
     /// signing the invite; no secret is sent.
     pub fn enroll(&self, url: &str, invite: &str) -> Result<SyncServer, Error> {
         let device = self.device_id();
-        let signature = self.device_key().sign(&auth::canonical_enrolment(invite, &device));
+        let signature = self
+            .device_key()
+            .sign(&auth::canonical_enrolment(invite, &device));
         let body = serde_json::json!({
             "invite": invite,
             "device": device.to_string(),
@@ -119,7 +121,13 @@ impl Store {
         }
     }
 
-    fn post_signed(&self, agent: &ureq::Agent, url: &str, path: &str, body: &[u8]) -> Result<Vec<u8>, Error> {
+    fn post_signed(
+        &self,
+        agent: &ureq::Agent,
+        url: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, Error> {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -127,9 +135,9 @@ impl Store {
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
-        let signature = self
-            .device_key()
-            .sign(&auth::canonical_request("POST", path, timestamp, &nonce, body));
+        let signature = self.device_key().sign(&auth::canonical_request(
+            "POST", path, timestamp, &nonce, body,
+        ));
         let mut response = agent
             .post(url)
             .header("content-type", "application/octet-stream")

@@ -156,7 +156,10 @@ pub(crate) fn item_maps<D: ReadDoc>(doc: &D, map: &ObjId) -> Vec<(ItemId, ObjId)
         .collect()
 }
 
-/// Sets a scalar unless it already holds exactly `value` with no conflict.
+/// Sets a scalar unless the value shown now is already `value`. Writing the
+/// shown value again would silently resolve a conflict in favour of it, so
+/// a field passed back unchanged is left alone (conflicts are resolved only
+/// on purpose, by `conflicts::resolve`).
 pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
     tx: &mut T,
     obj: &ObjId,
@@ -164,8 +167,7 @@ pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
     value: V,
 ) -> Result<(), Error> {
     let value = value.into();
-    let current = tx.get_all(obj, key)?;
-    if let [(Value::Scalar(existing), _)] = current.as_slice()
+    if let Some((Value::Scalar(existing), _)) = tx.get(obj, key)?
         && existing.as_ref() == &value
     {
         return Ok(());

@@ -41,6 +41,7 @@ fn two_devices_sync_directly_and_converge() {
         .unwrap();
     let first = sync(&a, &b);
     assert_eq!(first.round_trips, 1, "{first:?}");
+    assert_eq!(first.documents_sent, 1);
     assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
 
     a.add_safety_item(&plan, SafetyList::CopingStrategies, "Walk the dog")
@@ -48,8 +49,10 @@ fn two_devices_sync_directly_and_converge() {
     b.add_safety_item(&plan, SafetyList::ReasonsForLiving, "My brother")
         .unwrap();
     let second = sync(&a, &b);
-    assert_eq!(second.round_trips, 1, "{second:?}");
-    assert_eq!(second.documents_sent, 1);
+    // One round trip, or two when Automerge's Bloom filter of A's changes
+    // happens to match one of B's (about 1 % of the time).
+    assert!(second.round_trips <= 2, "{second:?}");
+    assert!(second.documents_sent >= 1);
     assert_eq!(second.documents_received, 1);
     assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
     assert_eq!(

@@ -19,7 +19,13 @@ pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// The bytes a device signs for an HTTP request:
 /// `"lynchpin-request-v1\n" METHOD "\n" PATH "\n" TIMESTAMP "\n" NONCE "\n" hex(sha256(body))`.
-pub fn canonical_request(method: &str, path: &str, timestamp_ms: i64, nonce: &str, body: &[u8]) -> Vec<u8> {
+pub fn canonical_request(
+    method: &str,
+    path: &str,
+    timestamp_ms: i64,
+    nonce: &str,
+    body: &[u8],
+) -> Vec<u8> {
     format!(
         "lynchpin-request-v1\n{method}\n{path}\n{timestamp_ms}\n{nonce}\n{}",
         hex::encode(Sha256::digest(body))
