@@ -6,7 +6,7 @@ use std::{
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
     path::Path,
-    process::{Command, Stdio},
+    process::{Child, ChildStdout, Command, Stdio},
     time::Duration,
 };
 
@@ -39,6 +39,36 @@ fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
     (status, body)
 }
 
+/// Starts the server on a free port: the child, its stdout and its address.
+fn start(data: &Path, log: &Path) -> (Child, BufReader<ChildStdout>, String) {
+    let mut child = Command::new(BIN)
+        .arg("--data")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .trim_end()
+        .strip_prefix("lynchpin-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    (child, stdout, addr)
+}
+
+fn terminate(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
 fn invite(data: &Path, label: &str) -> String {
     let output = Command::new(BIN)
         .args(["invite", "--data"])
@@ -58,23 +88,7 @@ fn the_server_starts_enrols_and_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let log_path = dir.path().join("server.log");
-    let mut child = Command::new(BIN)
-        .arg("--data")
-        .arg(&data)
-        .args(["--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr = line
-        .trim_end()
-        .strip_prefix("lynchpin-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .to_owned();
+    let (mut child, mut stdout, addr) = start(&data, &log_path);
     assert!(
         addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
         "{addr}"
@@ -118,11 +132,7 @@ fn the_server_starts_enrols_and_stops_cleanly() {
     assert_eq!((status, body.contains("not_found")), (404, true));
 
     // SIGTERM: the server finishes and exits 0.
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    terminate(&child);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let mut rest = String::new();
@@ -139,4 +149,44 @@ fn the_server_starts_enrols_and_stops_cleanly() {
     assert!(!log.contains(label), "the invite label was logged: {log}");
     assert!(!log.contains(&code), "the invite code was logged: {log}");
     assert!(log.contains("shutting down"), "{log}");
+}
+
+#[test]
+fn a_request_in_flight_is_answered_before_the_server_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, _stdout, addr) = start(&dir.path().join("data"), &dir.path().join("log"));
+    // Half a request: headers and part of the body.
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let body = vec![b'x'; 2048];
+    write!(
+        stream,
+        "POST /v1/sync HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..1024]).unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    terminate(&child);
+    // The server waits for the request in flight…
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server quit mid-request"
+    );
+    // …answers it once it is complete (unsigned: 401), then exits cleanly.
+    stream.write_all(&body[1024..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    assert!(
+        response.contains("\"error\":\"unauthorized\""),
+        "{response}"
+    );
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
 }

@@ -59,7 +59,13 @@ pub(super) async fn sync(
     let request_bytes = body.len();
     let response = blocking(move || {
         let refuse = |e: AuthError| {
-            tracing::warn!(device = %short_id(&device), reason = %e, "sync request refused");
+            // A stranger knocking is routine; a bad signature or a replay for
+            // an enrolled device is worth an operator's attention.
+            if e == AuthError::NotEnrolled {
+                tracing::info!(device = %short_id(&device), reason = %e, "sync request refused");
+            } else {
+                tracing::warn!(device = %short_id(&device), reason = %e, "sync request refused");
+            }
             unauthorized(e)
         };
         let store = &state.store;
