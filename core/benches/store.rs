@@ -1,1 +1,2 @@
+//! Store benchmarks.
 fn main() {}

@@ -130,19 +130,20 @@ impl Store {
     ) -> Result<Vec<u8>, Error> {
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+            .to_string();
         let mut nonce = [0u8; 16];
         crate::crypto::fill_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
         let signature = self.device_key().sign(&auth::canonical_request(
-            "POST", path, timestamp, &nonce, body,
+            "POST", path, &timestamp, &nonce, body,
         ));
         let mut response = agent
             .post(url)
             .header("content-type", "application/octet-stream")
             .header(auth::HEADER_DEVICE, self.device_id().to_string())
-            .header(auth::HEADER_TIMESTAMP, timestamp.to_string())
+            .header(auth::HEADER_TIMESTAMP, timestamp)
             .header(auth::HEADER_NONCE, nonce)
             .header(auth::HEADER_SIGNATURE, hex::encode(signature))
             .send(body)

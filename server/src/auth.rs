@@ -20,7 +20,6 @@
 
 use axum::http::HeaderMap;
 use lynchpin_core::{DeviceId, DeviceKey};
-use sha2::{Digest, Sha256};
 
 /// The header naming the device.
 pub const HEADER_DEVICE: &str = "Lynchpin-Device";
@@ -35,51 +34,7 @@ pub const HEADER_SIGNATURE: &str = "Lynchpin-Signature";
 /// (5 minutes). Nonces are remembered for as long.
 pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
 
-/// The first line of every canonical request; it names the scheme's version.
-const SCHEME: &str = "lynchpin-request-v1";
-
-/// The bytes a device signs for a request:
-///
-/// ```text
-/// lynchpin-request-v1\n
-/// METHOD\n              the HTTP method in capitals, e.g. POST
-/// PATH\n                the request path as sent, without the query, e.g. /v1/sync
-/// TIMESTAMP\n           the Lynchpin-Timestamp header, as sent
-/// NONCE\n               the Lynchpin-Nonce header, as sent
-/// SHA256(BODY)          lowercase hex of the SHA-256 of the body bytes
-/// ```
-///
-/// (There is no newline after the body hash.) The timestamp and nonce are
-/// signed exactly as they appear in the headers, so the server never has to
-/// re-format them.
-///
-/// ```
-/// let bytes = lynchpin_server::canonical_request(
-///     "POST", "/v1/sync", "1700000000000", "00112233445566778899aabbccddeeff", b"",
-/// );
-/// assert!(bytes.starts_with(b"lynchpin-request-v1\nPOST\n/v1/sync\n1700000000000\n"));
-/// assert!(bytes.ends_with(
-///     b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-/// ));
-/// ```
-pub fn canonical_request(
-    method: &str,
-    path: &str,
-    timestamp: &str,
-    nonce: &str,
-    body: &[u8],
-) -> Vec<u8> {
-    let body_hash = hex::encode(Sha256::digest(body));
-    let mut out = Vec::with_capacity(
-        SCHEME.len() + method.len() + path.len() + timestamp.len() + nonce.len() + 69,
-    );
-    for part in [SCHEME, method, path, timestamp, nonce] {
-        out.extend_from_slice(part.as_bytes());
-        out.push(b'\n');
-    }
-    out.extend_from_slice(body_hash.as_bytes());
-    out
-}
+pub use lynchpin_core::sync::auth::canonical_request;
 
 /// Signs a request for a client: returns the four headers (name, value) to
 /// send with it. `nonce` must be 16 fresh random bytes for every request.
@@ -266,33 +221,6 @@ mod tests {
              000102030405060708090a0b0c0d0e0f\n\
              ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(String::from_utf8(bytes).unwrap(), expected);
-    }
-
-    /// The device library builds the same bytes independently; the two must
-    /// never drift apart.
-    #[test]
-    fn the_canonical_form_matches_the_device_library() {
-        for (method, path, timestamp, nonce, body) in [
-            ("POST", "/v1/sync", 1_700_000_000_123u64, NONCE, &b"abc"[..]),
-            (
-                "GET",
-                "/v1/health",
-                0,
-                "ffffffffffffffffffffffffffffffff",
-                b"",
-            ),
-        ] {
-            assert_eq!(
-                canonical_request(method, path, &timestamp.to_string(), nonce, body),
-                lynchpin_core::sync::auth::canonical_request(
-                    method,
-                    path,
-                    i64::try_from(timestamp).unwrap(),
-                    nonce,
-                    body
-                )
-            );
-        }
     }
 
     #[test]

@@ -551,18 +551,33 @@ fn editing_another_field_does_not_silently_resolve_a_conflict() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = a.create_care_plan(&plan_details()).unwrap();
-    let crisis = a.add_crisis_contact(&plan, &contact("0808 157 0001")).unwrap();
+    let crisis = a
+        .add_crisis_contact(&plan, &contact("0808 157 0001"))
+        .unwrap();
     b.import(&a.export(&plan).unwrap()).unwrap();
-    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002")).unwrap();
-    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003")).unwrap();
+    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002"))
+        .unwrap();
+    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003"))
+        .unwrap();
     a.import(&b.export(&plan).unwrap()).unwrap();
     assert_eq!(a.conflicts(&plan).unwrap().len(), 1);
     // The app passes back what it shows, with only the hours changed.
-    let mut shown = a.safety_plan(&plan).unwrap().crisis_contacts[0].details.clone();
+    let mut shown = a.safety_plan(&plan).unwrap().crisis_contacts[0]
+        .details
+        .clone();
     shown.hours = "Mon-Fri".into();
     a.update_crisis_contact(&plan, &crisis, &shown).unwrap();
     let conflicts = a.conflicts(&plan).unwrap();
-    assert_eq!(conflicts.len(), 1, "the phone conflict must stay until resolved");
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "the phone conflict must stay until resolved"
+    );
     assert_eq!(conflicts[0].values.len(), 2);
-    assert_eq!(a.safety_plan(&plan).unwrap().crisis_contacts[0].details.hours, "Mon-Fri");
+    assert_eq!(
+        a.safety_plan(&plan).unwrap().crisis_contacts[0]
+            .details
+            .hours,
+        "Mon-Fri"
+    );
 }

@@ -18,16 +18,29 @@ pub const HEADER_SIGNATURE: &str = "lynchpin-signature";
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// The bytes a device signs for an HTTP request:
-/// `"lynchpin-request-v1\n" METHOD "\n" PATH "\n" TIMESTAMP "\n" NONCE "\n" hex(sha256(body))`.
+///
+/// ```text
+/// lynchpin-request-v1\n
+/// METHOD\n              the HTTP method in capitals, e.g. POST
+/// PATH\n                the request path as sent, without the query, e.g. /v1/sync
+/// TIMESTAMP\n           the Lynchpin-Timestamp header, as sent
+/// NONCE\n               the Lynchpin-Nonce header, as sent
+/// SHA256(BODY)          lowercase hex of the SHA-256 of the body bytes
+/// ```
+///
+/// There is no newline after the body hash. The timestamp and nonce are
+/// signed exactly as they appear in the headers, so the server never has to
+/// re-format them. This is the one definition: the server uses it, and
+/// clients in other languages must build the same bytes.
 pub fn canonical_request(
     method: &str,
     path: &str,
-    timestamp_ms: i64,
+    timestamp: &str,
     nonce: &str,
     body: &[u8],
 ) -> Vec<u8> {
     format!(
-        "lynchpin-request-v1\n{method}\n{path}\n{timestamp_ms}\n{nonce}\n{}",
+        "lynchpin-request-v1\n{method}\n{path}\n{timestamp}\n{nonce}\n{}",
         hex::encode(Sha256::digest(body))
     )
     .into_bytes()
@@ -45,7 +58,7 @@ mod tests {
 
     #[test]
     fn canonical_request_is_stable() {
-        let bytes = canonical_request("POST", "/v1/sync", 1_700_000_000_000, "00ff", b"");
+        let bytes = canonical_request("POST", "/v1/sync", "1700000000000", "00ff", b"");
         assert_eq!(
             String::from_utf8(bytes).unwrap(),
             "lynchpin-request-v1\nPOST\n/v1/sync\n1700000000000\n00ff\n\

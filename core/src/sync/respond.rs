@@ -76,13 +76,13 @@ pub fn respond<H: Host>(
         .map(|id| (id, None))
         .chain(changed.into_iter().map(|(id, clock)| (id, Some(clock))))
     {
-        if let Some(clock) = clock {
-            if size >= RESPONSE_BUDGET_BYTES {
-                // Everything up to the previous document is in; the peer asks again.
-                more = true;
-                cursor = clock.saturating_sub(1);
-                break;
-            }
+        if let Some(clock) = clock
+            && size >= RESPONSE_BUDGET_BYTES
+        {
+            // Everything up to the previous document is in; the peer asks again.
+            more = true;
+            cursor = clock.saturating_sub(1);
+            break;
         }
         let status = statuses.get(&id).copied().unwrap_or(DocStatus::Ok);
         let message = if status == DocStatus::Ok {
@@ -120,10 +120,10 @@ pub fn respond<H: Host>(
     }
     // What was sent counts as received once the peer returns this cursor.
     for (id, mut persisted) in to_store {
-        if let Some((sent_cursor, _)) = &mut persisted.sent {
-            if *sent_cursor == u64::MAX {
-                *sent_cursor = cursor;
-            }
+        if let Some((sent_cursor, _)) = &mut persisted.sent
+            && *sent_cursor == u64::MAX
+        {
+            *sent_cursor = cursor;
         }
         host.store_state(peer, &id, &persisted)?;
     }

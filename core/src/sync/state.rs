@@ -112,11 +112,11 @@ impl PeerDocState {
 
     /// Promotes heads sent in an answer the peer has since acknowledged.
     pub fn promote(&mut self, acked_clock: u64) {
-        if let Some((cursor, heads)) = &self.sent {
-            if *cursor <= acked_clock {
-                self.shared_heads = heads.clone();
-                self.sent = None;
-            }
+        if let Some((cursor, heads)) = &self.sent
+            && *cursor <= acked_clock
+        {
+            self.shared_heads = heads.clone();
+            self.sent = None;
         }
     }
 }
