@@ -3,9 +3,10 @@
 //! sessions cut off mid-way — always converge once the network heals, and
 //! lose no edit.
 //!
-//! The relay is the sync engine's responder over a real store file, the
-//! same code a lynchpin-server runs. `LYNCHPIN_PROPTEST_CASES` raises the
-//! number of cases (default 16).
+//! The relay is the server's own storage (`lynchpin_server`'s SQLite store,
+//! in process, so faults can be injected between the engine's calls), and
+//! also a device store answering directly, as in a clinic with no server.
+//! `LYNCHPIN_PROPTEST_CASES` raises the number of cases (default 16).
 
 use std::{cell::RefCell, collections::BTreeSet};
 
@@ -13,7 +14,32 @@ use lynchpin_core::{
     CarePlanDetails, DeviceId, DocumentId, ItemId, MeetingDetails, MeetingText, PlanStatus,
     SafetyList, Store, StoreKey, SyncScope,
 };
+use lynchpin_server::storage::{ServerStore, sqlite::SqliteStore};
 use proptest::prelude::*;
+
+/// Who answers the devices.
+enum Relay {
+    Server(SqliteStore),
+    Device(Store),
+}
+
+impl Relay {
+    fn id(&self) -> DeviceId {
+        match self {
+            Self::Server(server) => server.server_id(),
+            Self::Device(store) => store.device_id(),
+        }
+    }
+
+    fn respond(&self, peer: DeviceId, request: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Self::Server(server) => server.sync(&peer, request).map_err(|e| e.to_string()),
+            Self::Device(store) => store
+                .respond_sync(peer, request, &SyncScope::All)
+                .map_err(|e| e.to_string()),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Fault {
@@ -62,7 +88,7 @@ fn step(devices: usize) -> impl Strategy<Value = Step> {
 
 struct World {
     _dir: tempfile::TempDir,
-    relay: Store,
+    relay: Relay,
     devices: Vec<Store>,
     plan: DocumentId,
     meeting: ItemId,
@@ -75,10 +101,14 @@ struct World {
     old_answers: RefCell<Vec<Vec<u8>>>,
 }
 
-fn world(devices: usize) -> World {
+fn world(devices: usize, server: bool) -> World {
     let dir = tempfile::tempdir().unwrap();
     let key = StoreKey::new([3; 32]);
-    let relay = Store::open(dir.path().join("relay.db"), &key).unwrap();
+    let relay = if server {
+        Relay::Server(SqliteStore::open(dir.path().join("server")).unwrap())
+    } else {
+        Relay::Device(Store::open(dir.path().join("relay.db"), &key).unwrap())
+    };
     let devices: Vec<Store> = (0..devices)
         .map(|i| Store::open(dir.path().join(format!("d{i}.db")), &key).unwrap())
         .collect();
@@ -128,7 +158,7 @@ impl World {
         let device = &self.devices[i];
         let me = device.device_id();
         let mut exchanges = 0u8;
-        let result = device.sync_with(self.relay.device_id(), SyncScope::All, |request| {
+        let result = device.sync_with(self.relay.id(), SyncScope::All, |request| {
             let fault = faults
                 .get(usize::from(exchanges))
                 .cloned()
@@ -138,17 +168,17 @@ impl World {
                 return Err("connection cut".to_string());
             }
             self.old_requests.borrow_mut().push((me, request.clone()));
-            let answer = |request: &[u8]| self.relay.respond_sync(me, request, &SyncScope::All);
+            let answer = |request: &[u8]| self.relay.respond(me, request);
             match fault {
                 Fault::None => {}
                 Fault::DropRequest => return Err("request lost".into()),
                 Fault::DropAnswer => {
-                    let lost = answer(&request).map_err(|e| e.to_string())?;
+                    let lost = answer(&request)?;
                     self.old_answers.borrow_mut().push(lost);
                     return Err("answer lost".into());
                 }
                 Fault::DuplicateRequest => {
-                    answer(&request).map_err(|e| e.to_string())?;
+                    answer(&request)?;
                 }
                 Fault::StaleAnswer => {
                     if let Some(stale) = self.old_answers.borrow().last().cloned() {
@@ -158,11 +188,11 @@ impl World {
                 Fault::ReplayOldRequest => {
                     let old = self.old_requests.borrow().first().cloned();
                     if let Some((peer, old)) = old {
-                        let _ = self.relay.respond_sync(peer, &old, &SyncScope::All);
+                        let _ = self.relay.respond(peer, &old);
                     }
                 }
             }
-            let fresh = answer(&request).map_err(|e| e.to_string())?;
+            let fresh = answer(&request)?;
             self.old_answers.borrow_mut().push(fresh.clone());
             Ok(fresh)
         });
@@ -170,8 +200,8 @@ impl World {
     }
 }
 
-fn run(devices: usize, steps: Vec<Step>) {
-    let mut w = world(devices);
+fn run(devices: usize, steps: Vec<Step>, server: bool) {
+    let mut w = world(devices, server);
     for (n, step) in steps.into_iter().enumerate() {
         match step {
             Step::AddItem { device } => {
@@ -212,7 +242,9 @@ fn run(devices: usize, steps: Vec<Step>) {
     for device in &w.devices[1..] {
         assert_eq!(device.care_plan(&w.plan).unwrap(), reference);
     }
-    assert_eq!(w.relay.care_plan(&w.plan).unwrap(), reference);
+    if let Relay::Device(relay) = &w.relay {
+        assert_eq!(relay.care_plan(&w.plan).unwrap(), reference);
+    }
     let items: BTreeSet<String> = reference
         .safety_plan
         .warning_signs
@@ -240,9 +272,16 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn a_faulty_network_never_loses_an_edit(
+    fn through_the_server_a_faulty_network_never_loses_an_edit(
         (devices, steps) in (2usize..=4).prop_flat_map(|n| (Just(n), prop::collection::vec(step(n), 1..40)))
     ) {
-        run(devices, steps);
+        run(devices, steps, true);
+    }
+
+    #[test]
+    fn directly_between_devices_a_faulty_network_never_loses_an_edit(
+        (devices, steps) in (2usize..=4).prop_flat_map(|n| (Just(n), prop::collection::vec(step(n), 1..40)))
+    ) {
+        run(devices, steps, false);
     }
 }
