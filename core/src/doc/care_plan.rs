@@ -419,13 +419,13 @@ fn text_key(which: MeetingText) -> &'static str {
 }
 
 /// The current length, in characters, of a meeting's text.
-pub(crate) fn meeting_text<D: ReadDoc>(
+pub(crate) fn meeting_text_len<D: ReadDoc>(
     doc: &D,
     id: &ItemId,
     which: MeetingText,
-) -> Result<String, Error> {
+) -> Result<usize, Error> {
     let obj = item(doc, MEETINGS, "meeting", id)?;
-    Ok(fields::text(doc, &obj, text_key(which)))
+    Ok(fields::text_len(doc, &obj, text_key(which)))
 }
 
 /// Replaces a meeting's text with `value`, by the smallest splice.

@@ -62,6 +62,18 @@ pub(crate) fn text<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> String {
     }
 }
 
+/// The length of a text field in characters, without building the string.
+pub(crate) fn text_len<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> usize {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Text), id))) => doc.length(&id),
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            ScalarValue::Str(s) => s.chars().count(),
+            _ => 0,
+        },
+        _ => 0,
+    }
+}
+
 /// A whole number field.
 pub(crate) fn int<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<i64> {
     match scalar(doc, obj, key)? {

@@ -232,8 +232,8 @@ impl Store {
     ) -> Result<(), Error> {
         rules::long_text(text_field(which), insert)?;
         self.edit(plan, KIND, "edit meeting text", |tx, _| {
-            let current = care_plan::meeting_text(tx, meeting, which)?;
-            let after = current.chars().count().saturating_sub(delete) + insert.chars().count();
+            let current = care_plan::meeting_text_len(tx, meeting, which)?;
+            let after = current.saturating_sub(delete) + insert.chars().count();
             if after > validate::MAX_LONG_TEXT {
                 return Err(crate::InvalidInput::new(
                     text_field(which),

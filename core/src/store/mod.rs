@@ -380,7 +380,7 @@ impl Store {
         if deleted == 0 {
             return Err(Error::not_found("document", id));
         }
-        inner.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        incremental_vacuum(&inner.conn)?;
         Ok(())
     }
 
@@ -401,6 +401,16 @@ fn commit_options(ctx: &EditContext, what: &'static str) -> CommitOptions {
     CommitOptions::default()
         .with_message(what)
         .with_time(ctx.now.timestamp())
+}
+
+/// Gives the database's free pages back to the file system.
+/// `PRAGMA incremental_vacuum` frees one page per step (each step yields a
+/// row), so it is stepped to the end: `execute_batch` would free only one.
+fn incremental_vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached("PRAGMA incremental_vacuum")?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
 }
 
 fn check_kind(id: &DocumentId, expected: DocumentKind, found: DocumentKind) -> Result<(), Error> {
@@ -590,7 +600,7 @@ impl Inner {
         loaded.pending_changes = 0;
         loaded.pending_bytes = 0;
         loaded.snapshot_bytes = bytes.len();
-        self.conn.execute_batch("PRAGMA incremental_vacuum")?;
+        incremental_vacuum(&self.conn)?;
         tracing::debug!(document = %id, bytes = bytes.len(), "document compacted");
         Ok(())
     }

@@ -92,14 +92,16 @@ pub(super) fn open_at_version(
     let has_key_check = !fresh && check_key(&conn, &sealer)?;
 
     // From here on the file is ours and the key is right: writing is safe.
-    // Take the write lock now so that a second opener fails fast.
-    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
-        .map_err(classify(OpenStep::OpenFile))?;
     if fresh {
-        // Must precede the first table so that freed pages can be returned.
+        // Must precede the first write transaction, even an empty one: that
+        // writes the file header, and with it the auto-vacuum mode, for good.
+        // Without it freed pages are never returned to the file system.
         conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
             .map_err(classify(OpenStep::Migrate))?;
     }
+    // Take the write lock now so that a second opener fails fast.
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+        .map_err(classify(OpenStep::OpenFile))?;
     set_pragmas(&conn)?;
     schema::migrate_to(&mut conn, target).map_err(classify(OpenStep::Migrate))?;
     if !has_key_check {

@@ -439,6 +439,24 @@ fn compaction_keeps_every_edit() {
     assert_eq!(items[300].text, "after compaction");
 }
 
+#[test]
+fn compacting_and_deleting_give_free_pages_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    let free_pages = |store: &Store| -> i64 {
+        store
+            .lock()
+            .conn
+            .query_row("PRAGMA freelist_count", [], |row| row.get(0))
+            .unwrap()
+    };
+    let directory = generate::directory(&store, 1, 100).unwrap();
+    store.compact().unwrap();
+    assert_eq!(free_pages(&store), 0);
+    store.delete_document(&directory).unwrap();
+    assert_eq!(free_pages(&store), 0);
+}
+
 /// Everything about a database's schema that a migration can change.
 fn schema_dump(path: &std::path::Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();
