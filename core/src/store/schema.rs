@@ -12,6 +12,7 @@
 //! | `changes` | changes since the snapshot, one sealed row per local edit or merge |
 //! | `peers`, `sync_states` | per-peer records and per-(peer, document) sync state, sealed |
 //! | `clock` | the change clock; `documents.clock` is the clock of each document's last change |
+//! | `views` | a sealed, materialised view of a document (the safety plan), updated with each change |
 
 use rusqlite::Connection;
 
@@ -62,6 +63,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
      );
      INSERT INTO clock (id, value) VALUES (0, 1);
      UPDATE documents SET clock = 1;",
+    // 4: materialised views of a document, kept in step with it in the same
+    // transaction as each change (the safety plan, readable at once on a
+    // cold start without loading the whole care plan).
+    "CREATE TABLE views (
+         doc_id BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         name   TEXT NOT NULL,
+         blob   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, name)
+     );",
 ];
 
 /// The schema version this build writes.

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use automerge::Automerge;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Inner, Loaded, Store, aad};
+use super::{Inner, Store};
 use crate::{
     DeviceId, DocumentId, Error, doc,
     sync::{self, DocOutcome, Host, PeerDocState, PeerRecord, Session, Step, wire::DocStatus},
@@ -146,7 +146,7 @@ impl Host for StoreHost<'_> {
                 return Ok((result, DocOutcome::Unchanged));
             }
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = self.inner.persist(id, &increment) {
+            if let Err(e) = self.inner.persist(id, &increment, true) {
                 self.inner.docs.remove(id);
                 return Err(e);
             }
@@ -166,24 +166,7 @@ impl Host for StoreHost<'_> {
                 return Ok((result, DocOutcome::Rejected(DocStatus::Invalid)));
             }
         };
-        let saved = fresh.save();
-        let sealed_header = self
-            .inner
-            .sealer
-            .seal(&aad("header", id, None), header.kind.code().as_bytes())?;
-        let snapshot = self.inner.sealer.seal(&aad("snapshot", id, None), &saved)?;
-        self.inner.insert_document(id, &sealed_header, &snapshot)?;
-        self.inner.docs.insert(
-            *id,
-            Loaded {
-                doc: fresh,
-                kind: header.kind,
-                next_seq: 1,
-                pending_changes: 0,
-                pending_bytes: 0,
-                snapshot_bytes: saved.len(),
-            },
-        );
+        self.inner.insert_document(id, header.kind, fresh)?;
         Ok((result, DocOutcome::Stored))
     }
 

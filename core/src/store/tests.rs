@@ -599,3 +599,40 @@ fn editing_another_field_does_not_silently_resolve_a_conflict() {
         "Mon-Fri"
     );
 }
+
+#[test]
+fn the_safety_plan_reads_on_a_cold_start_without_loading_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    let crisis = a
+        .add_crisis_contact(&plan, &contact("0808 157 0001"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    // A concurrent edit merged in: the stored view must follow merges too.
+    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002"))
+        .unwrap();
+    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    let expected = b.safety_plan(&plan).unwrap();
+    assert!(expected.has_conflicts);
+    drop(b);
+
+    let b = open(&dir, "b.db");
+    let cold = b.safety_plan(&plan).unwrap();
+    assert!(
+        b.lock().docs.is_empty(),
+        "the plan was loaded to read its safety plan"
+    );
+    assert_eq!(cold, expected);
+    // Loading the whole plan gives the same safety plan.
+    assert_eq!(b.care_plan(&plan).unwrap().safety_plan, expected);
+    assert!(matches!(
+        b.safety_plan(&b.create_journal().unwrap()).unwrap_err(),
+        Error::WrongKind { .. }
+    ));
+}
