@@ -207,6 +207,13 @@ impl serde::Serialize for DeviceId {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for DeviceId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hex_str = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&hex_str).ok_or_else(|| serde::de::Error::custom("not a device id"))
+    }
+}
+
 /// A device's private Ed25519 key. Generated on the store's first open,
 /// stored sealed, zeroed when dropped.
 pub struct DeviceKey {

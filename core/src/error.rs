@@ -125,6 +125,22 @@ pub enum Error {
     /// The system random number generator is unavailable.
     #[error(transparent)]
     Randomness(#[from] crate::crypto::RandomnessUnavailable),
+    /// The server could not be reached (no connection, timeout). Nothing was
+    /// lost; sync again when connected.
+    #[error("the server could not be reached")]
+    Offline,
+    /// The server refused the request.
+    #[error("the server refused the request ({status} {code})")]
+    ServerRejected {
+        /// The HTTP status.
+        status: u16,
+        /// The server's error code (`unauthorized`, `rate_limited` …).
+        code: String,
+    },
+    /// A sync session failed: a malformed frame, a peer's error, too many
+    /// round trips. Nothing already stored is lost; the next session resumes.
+    #[error(transparent)]
+    Sync(crate::sync::SyncError),
 }
 
 impl Error {

@@ -50,7 +50,8 @@ impl fmt::Debug for DocumentId {
 
 /// The id of an item inside a document (a goal, meeting, resource, safety-plan
 /// item …): a random UUID v4 in its hyphenated lowercase form.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct ItemId(String);
 
 impl ItemId {
@@ -69,6 +70,14 @@ impl FromStr for ItemId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         parse_uuid(s).map(|uuid| Self(uuid.hyphenated().to_string()))
+    }
+}
+
+impl TryFrom<String> for ItemId {
+    type Error = InvalidId;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 

@@ -42,6 +42,8 @@
     )
 )]
 
+#[cfg(feature = "client")]
+mod client;
 pub mod crypto;
 mod doc;
 mod error;
@@ -49,11 +51,16 @@ pub mod generate;
 mod ids;
 mod model;
 mod store;
+pub mod sync;
 mod validate;
 
+#[cfg(feature = "client")]
+pub use client::SyncServer;
 pub use crypto::{DeviceId, DeviceKey, StoreKey};
 pub use error::{Error, InvalidInput, OpenError, OpenStep, Problem};
 pub use ids::{DocumentId, DocumentKind, InvalidId, ItemId};
 pub use model::*;
-pub use store::{DocumentSummary, ImportOutcome, MAX_IMPORT_BYTES, Store};
+pub use store::{
+    DocumentSummary, ImportOutcome, MAX_IMPORT_BYTES, Store, SyncFailure, SyncScope, SyncSession,
+};
 pub use validate::{MAX_LIST, MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_TEXT};

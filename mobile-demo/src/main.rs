@@ -65,9 +65,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("Lynchpin — a care team working offline (fictional people, drama-range numbers)");
     let phone = Device::open(&dir, "Alex's phone", "alex-phone.lynchpin")?;
     let tablet = Device::open(&dir, "Coordinator's tablet", "coordinator-tablet.lynchpin")?;
-    let laptop = Device::open(&dir, "Psychologist's laptop", "psychologist-laptop.lynchpin")?;
+    let laptop = Device::open(
+        &dir,
+        "Psychologist's laptop",
+        "psychologist-laptop.lynchpin",
+    )?;
     for device in [&phone, &tablet, &laptop] {
-        println!("  {:<28} device {}", device.name, &device.store.device_id().to_string()[..12]);
+        println!(
+            "  {:<28} device {}",
+            device.name,
+            &device.store.device_id().to_string()[..12]
+        );
     }
 
     scene("Monday: the care coordinator sets up Alex's plan");
@@ -78,11 +86,21 @@ fn main() -> Result<(), Box<dyn Error>> {
         period_end: None,
         next_review: Some(date(2026, 11, 27)),
     })?;
-    tablet.store.set_thrive(&plan, Thrive::GettingHelp, date(2026, 11, 23))?;
+    tablet
+        .store
+        .set_thrive(&plan, Thrive::GettingHelp, date(2026, 11, 23))?;
     for (name, role, device) in [
         ("Alex", TeamRole::YoungPerson, phone.store.device_id()),
-        ("Dr Ada Example", TeamRole::CareCoordinator, tablet.store.device_id()),
-        ("Dr Eli Testcase", TeamRole::Clinician, laptop.store.device_id()),
+        (
+            "Dr Ada Example",
+            TeamRole::CareCoordinator,
+            tablet.store.device_id(),
+        ),
+        (
+            "Dr Eli Testcase",
+            TeamRole::Clinician,
+            laptop.store.device_id(),
+        ),
     ] {
         let member = tablet.store.add_team_member(
             &plan,
@@ -108,7 +126,9 @@ fn main() -> Result<(), Box<dyn Error>> {
             target_date: Some(date(2027, 3, 1)),
         },
     )?;
-    tablet.store.record_goal_score(&plan, &goal, date(2026, 11, 23), 3)?;
+    tablet
+        .store
+        .record_goal_score(&plan, &goal, date(2026, 11, 23), 3)?;
     let crisis = tablet.store.add_crisis_contact(
         &plan,
         &CrisisContactDetails {
@@ -124,7 +144,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         &plan,
         &MeetingDetails {
             date: date(2026, 11, 27),
-            attendees: vec!["Alex".into(), "Dr Ada Example".into(), "Dr Eli Testcase".into()],
+            attendees: vec![
+                "Alex".into(),
+                "Dr Ada Example".into(),
+                "Dr Eli Testcase".into(),
+            ],
         },
     )?;
     println!("  plan, team, a goal scored 3/10, a crisis line and Friday's review meeting");
@@ -132,9 +156,17 @@ fn main() -> Result<(), Box<dyn Error>> {
     laptop.receive(&tablet, &plan)?;
 
     scene("Tuesday to Thursday: everyone works offline");
-    phone.store.add_safety_item(&plan, SafetyList::WarningSigns, "Staying in my room all day")?;
-    phone.store.add_safety_item(&plan, SafetyList::WarningSigns, "Not replying to friends")?;
-    phone.store.add_safety_item(&plan, SafetyList::ReasonsForLiving, "My dog, Biscuit")?;
+    phone.store.add_safety_item(
+        &plan,
+        SafetyList::WarningSigns,
+        "Staying in my room all day",
+    )?;
+    phone
+        .store
+        .add_safety_item(&plan, SafetyList::WarningSigns, "Not replying to friends")?;
+    phone
+        .store
+        .add_safety_item(&plan, SafetyList::ReasonsForLiving, "My dog, Biscuit")?;
     phone.store.set_meeting_text(
         &plan,
         &meeting,
@@ -150,15 +182,34 @@ fn main() -> Result<(), Box<dyn Error>> {
         region: "Testford".into(),
         last_checked: Some(date(2026, 11, 25)),
     };
-    tablet.store.update_crisis_contact(&plan, &crisis, &new_number("0808 157 0200"))?;
-    laptop.store.update_crisis_contact(&plan, &crisis, &new_number("0808 157 0300"))?;
+    tablet
+        .store
+        .update_crisis_contact(&plan, &crisis, &new_number("0808 157 0200"))?;
+    laptop
+        .store
+        .update_crisis_contact(&plan, &crisis, &new_number("0808 157 0300"))?;
     println!("  the coordinator and the psychologist both change the crisis line's number");
-    tablet.store.set_meeting_text(&plan, &meeting, MeetingText::Notes, "Agreed: phased return.")?;
-    laptop.store.set_meeting_text(&plan, &meeting, MeetingText::Notes, "Sleep diary for two weeks.")?;
+    tablet.store.set_meeting_text(
+        &plan,
+        &meeting,
+        MeetingText::Notes,
+        "Agreed: phased return.",
+    )?;
+    laptop.store.set_meeting_text(
+        &plan,
+        &meeting,
+        MeetingText::Notes,
+        "Sleep diary for two weeks.",
+    )?;
     println!("  both type into the meeting notes");
 
     scene("Friday: connectivity returns and the devices merge");
-    for (to, from) in [(&tablet, &phone), (&tablet, &laptop), (&phone, &tablet), (&laptop, &tablet)] {
+    for (to, from) in [
+        (&tablet, &phone),
+        (&tablet, &laptop),
+        (&phone, &tablet),
+        (&laptop, &tablet),
+    ] {
         to.receive(from, &plan)?;
     }
     let notes = tablet.store.care_plan(&plan)?.meetings[0].notes.clone();
@@ -178,10 +229,15 @@ fn main() -> Result<(), Box<dyn Error>> {
                 .iter()
                 .find(|d| d.store.device_id().to_string() == author)
                 .map_or("unknown device", |d| d.name);
-            println!("    {:<16} written by {who}", value.value.as_deref().unwrap_or("(cleared)"));
+            println!(
+                "    {:<16} written by {who}",
+                value.value.as_deref().unwrap_or("(cleared)")
+            );
         }
         if matches!(conflict.field, ConflictField::CrisisContact { .. }) {
-            tablet.store.resolve_conflict(&plan, &conflict.field, Some("0808 157 0300"))?;
+            tablet
+                .store
+                .resolve_conflict(&plan, &conflict.field, Some("0808 157 0300"))?;
             println!("  the coordinator checks the number and keeps 0808 157 0300");
         }
     }
@@ -199,7 +255,11 @@ fn main() -> Result<(), Box<dyn Error>> {
             device.name,
             safety.warning_signs.len(),
             safety.reasons_for_living.len(),
-            safety.crisis_contacts[0].details.phone.as_deref().unwrap_or("-"),
+            safety.crisis_contacts[0]
+                .details
+                .phone
+                .as_deref()
+                .unwrap_or("-"),
             device.store.conflicts(&plan)?.len(),
             held == reference,
         );

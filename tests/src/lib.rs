@@ -6,6 +6,8 @@
 //! These helpers are for tests only; they panic on I/O errors rather than
 //! returning them, so that a test fails at the line that could not read.
 
+pub mod server;
+
 use std::{
     collections::BTreeMap,
     fs,

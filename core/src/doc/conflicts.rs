@@ -98,6 +98,10 @@ fn concurrent_values<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<Vec<
     (values.len() > 1).then_some(values)
 }
 
+fn scalar(value: Option<&str>) -> ScalarValue {
+    value.map_or(ScalarValue::Null, ScalarValue::from)
+}
+
 /// Resolves a conflict by writing `value` over every concurrent value.
 pub(crate) fn resolve<T: Transactable>(
     tx: &mut T,
@@ -107,11 +111,11 @@ pub(crate) fn resolve<T: Transactable>(
     match field {
         ConflictField::SafetyItem { item, .. } => {
             let (_, obj) = safety_plan::find_item(tx, item)?;
-            fields::put(tx, &obj, "text", value.unwrap_or_default())?;
+            fields::overwrite(tx, &obj, "text", value.unwrap_or_default())?;
         }
         ConflictField::CrisisContact { contact, field } => {
             let obj = safety_plan::contact(tx, contact)?;
-            fields::put_opt_str(tx, &obj, contact_key(*field), value)?;
+            fields::overwrite(tx, &obj, contact_key(*field), scalar(value))?;
         }
         ConflictField::CodeWord => {
             let safety = fields::object(
@@ -121,7 +125,7 @@ pub(crate) fn resolve<T: Transactable>(
                 automerge::ObjType::Map,
             )
             .ok_or(Error::InvalidDocument("the care plan has no safety plan"))?;
-            fields::put_opt_str(tx, &safety, safety_plan::CODE_WORD, value)?;
+            fields::overwrite(tx, &safety, safety_plan::CODE_WORD, scalar(value))?;
         }
     }
     Ok(())

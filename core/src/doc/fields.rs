@@ -168,12 +168,11 @@ pub(crate) fn item_maps<D: ReadDoc>(doc: &D, map: &ObjId) -> Vec<(ItemId, ObjId)
         .collect()
 }
 
-/// Sets a scalar unless it already holds exactly `value` with no conflict.
-///
-/// Over concurrent values the write supersedes all of them. Automerge, when
-/// given the value that is shown, would only delete the others and keep the
-/// shown one's old op, so a concurrent overwrite of that op would silently
-/// win over this write; deleting first makes the write a value of its own.
+/// Sets a scalar unless the value shown now is already `value`. Writing the
+/// shown value again would silently resolve a conflict in favour of it, so
+/// a field passed back unchanged is left alone (conflicts are resolved only
+/// on purpose, with [`overwrite`]). A new value written over concurrent ones
+/// supersedes them all (see [`overwrite`]).
 pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
     tx: &mut T,
     obj: &ObjId,
@@ -181,8 +180,29 @@ pub(crate) fn put<T: Transactable, V: Into<ScalarValue>>(
     value: V,
 ) -> Result<(), Error> {
     let value = value.into();
-    let current = tx.get_all(obj, key)?;
-    match current.as_slice() {
+    if let Some((Value::Scalar(shown), _)) = tx.get(obj, key)?
+        && shown.as_ref() == &value
+    {
+        return Ok(());
+    }
+    overwrite(tx, obj, key, value)
+}
+
+/// Writes `value` over every current value of `key`, even one equal to it:
+/// this is how a conflict is resolved.
+///
+/// Automerge, when given the value that is shown over concurrent values,
+/// would only delete the others and keep the shown one's old op, so a
+/// concurrent overwrite of that op would silently win over this write;
+/// deleting first makes the write a value of its own.
+pub(crate) fn overwrite<T: Transactable, V: Into<ScalarValue>>(
+    tx: &mut T,
+    obj: &ObjId,
+    key: &str,
+    value: V,
+) -> Result<(), Error> {
+    let value = value.into();
+    match tx.get_all(obj, key)?.as_slice() {
         [(Value::Scalar(existing), _)] if existing.as_ref() == &value => return Ok(()),
         [_, _, ..] => tx.delete(obj, key)?,
         _ => {}

@@ -31,7 +31,7 @@ use chrono::{DateTime, Utc};
 use crate::{DeviceId, DocumentId, DocumentKind, Error, ItemId};
 
 /// The document layout version this build writes.
-pub(crate) const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 1;
 
 /// Who is editing and when: stamped on items an edit creates.
 #[derive(Debug, Clone, Copy)]
@@ -54,14 +54,17 @@ pub(crate) fn init_header<T: Transactable>(
 
 /// What a document's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Header {
-    pub(crate) id: DocumentId,
-    pub(crate) kind: DocumentKind,
-    pub(crate) schema: u64,
+pub struct Header {
+    /// The document's id.
+    pub id: DocumentId,
+    /// What it holds.
+    pub kind: DocumentKind,
+    /// Its layout version.
+    pub schema: u64,
 }
 
 /// Reads and checks a document's header.
-pub(crate) fn read_header<D: ReadDoc>(doc: &D) -> Result<Header, Error> {
+pub fn read_header<D: ReadDoc>(doc: &D) -> Result<Header, Error> {
     let kind = fields::opt_string(doc, &ROOT, "@kind")
         .and_then(|code| DocumentKind::from_code(&code))
         .ok_or(Error::InvalidDocument("no known document kind"))?;
@@ -76,7 +79,7 @@ pub(crate) fn read_header<D: ReadDoc>(doc: &D) -> Result<Header, Error> {
 
 /// Decodes document bytes (a `save()` or changes), checking the heads. A
 /// decoder panic on hostile bytes is turned into an error.
-pub(crate) fn decode(bytes: &[u8]) -> Result<Automerge, Error> {
+pub fn decode(bytes: &[u8]) -> Result<Automerge, Error> {
     let options = LoadOptions::new().text_encoding(TextEncoding::UnicodeCodePoint);
     match catch_unwind(AssertUnwindSafe(|| {
         Automerge::load_with_options(bytes, options)
@@ -90,7 +93,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Automerge, Error> {
 }
 
 /// Applies more document bytes (changes or a save) to `doc`.
-pub(crate) fn decode_into(doc: &mut Automerge, bytes: &[u8]) -> Result<(), Error> {
+pub fn decode_into(doc: &mut Automerge, bytes: &[u8]) -> Result<(), Error> {
     match catch_unwind(AssertUnwindSafe(|| doc.load_incremental(bytes))) {
         Ok(Ok(_)) => Ok(()),
         Ok(Err(_)) => Err(Error::InvalidDocument("bytes are not Automerge changes")),

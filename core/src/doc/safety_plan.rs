@@ -231,35 +231,16 @@ pub(crate) fn add_contact<T: Transactable>(
     Ok(id)
 }
 
-/// Updates a crisis contact's changed fields: those that differ from what
-/// the contact shows. A field passed back as shown is not written, so a
-/// conflict in it stays until someone resolves it.
+/// Updates a crisis contact's fields that differ from what it shows. A field
+/// passed back as shown is not written, so a conflict in it stays until
+/// someone resolves it.
 pub(crate) fn update_contact<T: Transactable>(
     tx: &mut T,
     id: &ItemId,
     d: &CrisisContactDetails,
 ) -> Result<(), Error> {
     let obj = contact(tx, id)?;
-    let shown = read_contact(tx, id.clone(), &obj).details;
-    if d.name != shown.name {
-        fields::put(tx, &obj, "name", d.name.as_str())?;
-    }
-    if d.phone != shown.phone {
-        fields::put_opt_str(tx, &obj, "phone", d.phone.as_deref())?;
-    }
-    if d.text_number != shown.text_number {
-        fields::put_opt_str(tx, &obj, "text_number", d.text_number.as_deref())?;
-    }
-    if d.hours != shown.hours {
-        fields::put(tx, &obj, "hours", d.hours.as_str())?;
-    }
-    if d.region != shown.region {
-        fields::put(tx, &obj, "region", d.region.as_str())?;
-    }
-    if d.last_checked != shown.last_checked {
-        fields::put_date(tx, &obj, "last_checked", d.last_checked)?;
-    }
-    Ok(())
+    write_contact(tx, &obj, d)
 }
 
 /// Marks a crisis contact removed.

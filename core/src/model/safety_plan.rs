@@ -30,7 +30,7 @@ coded_enum! {
 }
 
 /// One entry in a safety-plan list.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SafetyItem {
     /// The item's id.
     pub id: ItemId,
@@ -44,7 +44,7 @@ pub struct SafetyItem {
 }
 
 /// What a caller sets on a crisis contact.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CrisisContactDetails {
     /// The service or person.
     pub name: String,
@@ -61,7 +61,7 @@ pub struct CrisisContactDetails {
 }
 
 /// A crisis contact in step 5 of the safety plan.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CrisisContact {
     /// The contact's id.
     pub id: ItemId,
@@ -74,7 +74,7 @@ pub struct CrisisContact {
 }
 
 /// A safety plan, always readable offline.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SafetyPlan {
     /// Step 1.
     pub warning_signs: Vec<SafetyItem>,

@@ -309,9 +309,10 @@ impl Store {
         })
     }
 
-    /// The safety plan alone (cheaper than the whole care plan).
+    /// The safety plan alone. On a cold start it comes from the stored view,
+    /// without loading the whole care plan, so it shows at once.
     pub fn safety_plan(&self, plan: &DocumentId) -> Result<SafetyPlan, Error> {
-        self.read(plan, KIND, safety_plan::read)
+        self.read_safety_plan(plan)
     }
 
     /// Appends an item to one of the safety plan's lists.
@@ -322,7 +323,7 @@ impl Store {
         text: &str,
     ) -> Result<ItemId, Error> {
         rules::item_text("text", text)?;
-        self.edit(plan, KIND, "add safety-plan item", |tx, ctx| {
+        self.edit_safety(plan, "add safety-plan item", |tx, ctx| {
             safety_plan::add_item(tx, ctx, list, text)
         })
     }
@@ -335,7 +336,7 @@ impl Store {
         text: &str,
     ) -> Result<(), Error> {
         rules::item_text("text", text)?;
-        self.edit(plan, KIND, "update safety-plan item", |tx, _| {
+        self.edit_safety(plan, "update safety-plan item", |tx, _| {
             safety_plan::update_item(tx, item, text)
         })
     }
@@ -343,14 +344,14 @@ impl Store {
     /// Removes a safety-plan item. It stays in the document, marked removed,
     /// and [`Store::restore_safety_item`] brings it back.
     pub fn remove_safety_item(&self, plan: &DocumentId, item: &ItemId) -> Result<(), Error> {
-        self.edit(plan, KIND, "remove safety-plan item", |tx, ctx| {
+        self.edit_safety(plan, "remove safety-plan item", |tx, ctx| {
             safety_plan::remove_item(tx, ctx, item)
         })
     }
 
     /// Brings back a removed safety-plan item.
     pub fn restore_safety_item(&self, plan: &DocumentId, item: &ItemId) -> Result<(), Error> {
-        self.edit(plan, KIND, "restore safety-plan item", |tx, ctx| {
+        self.edit_safety(plan, "restore safety-plan item", |tx, ctx| {
             safety_plan::restore_item(tx, ctx, item)
         })
     }
@@ -360,7 +361,7 @@ impl Store {
         if let Some(word) = word {
             rules::code_word(word)?;
         }
-        self.edit(plan, KIND, "set code word", |tx, _| {
+        self.edit_safety(plan, "set code word", |tx, _| {
             safety_plan::set_code_word(tx, word)
         })
     }
@@ -372,7 +373,7 @@ impl Store {
         details: &CrisisContactDetails,
     ) -> Result<ItemId, Error> {
         details.validate()?;
-        self.edit(plan, KIND, "add crisis contact", |tx, ctx| {
+        self.edit_safety(plan, "add crisis contact", |tx, ctx| {
             safety_plan::add_contact(tx, ctx, details)
         })
     }
@@ -385,14 +386,14 @@ impl Store {
         details: &CrisisContactDetails,
     ) -> Result<(), Error> {
         details.validate()?;
-        self.edit(plan, KIND, "update crisis contact", |tx, _| {
+        self.edit_safety(plan, "update crisis contact", |tx, _| {
             safety_plan::update_contact(tx, contact, details)
         })
     }
 
     /// Removes a crisis contact (kept in the document, marked removed).
     pub fn remove_crisis_contact(&self, plan: &DocumentId, contact: &ItemId) -> Result<(), Error> {
-        self.edit(plan, KIND, "remove crisis contact", |tx, ctx| {
+        self.edit_safety(plan, "remove crisis contact", |tx, ctx| {
             safety_plan::remove_contact(tx, ctx, contact)
         })
     }
@@ -413,7 +414,7 @@ impl Store {
         value: Option<&str>,
     ) -> Result<(), Error> {
         validate_conflict_value(field, value)?;
-        self.edit(plan, KIND, "resolve conflict", |tx, _| {
+        self.edit_safety(plan, "resolve conflict", |tx, _| {
             conflicts::resolve(tx, field, value)
         })
     }

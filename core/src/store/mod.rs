@@ -15,6 +15,9 @@ mod directory;
 mod journal;
 mod open;
 pub(crate) mod schema;
+mod sync;
+
+pub use sync::{SyncFailure, SyncScope, SyncSession};
 
 use std::{
     collections::HashMap,
@@ -27,7 +30,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    DeviceId, DocumentId, DocumentKind, Error, OpenError, StoreKey,
+    DeviceId, DocumentId, DocumentKind, Error, OpenError, SafetyPlan, StoreKey,
     crypto::{DeviceKey, Sealer},
     doc::{self, EditContext},
 };
@@ -87,6 +90,8 @@ struct Loaded {
     pending_changes: usize,
     pending_bytes: usize,
     snapshot_bytes: usize,
+    /// The last safety-plan view written for a care plan (plain), if known.
+    safety_view: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -218,35 +223,45 @@ impl Store {
             },
         )
         .map_err(|failure| failure.error)?;
-        let bytes = doc.save();
-        let mut inner = self.lock();
-        let header = inner
-            .sealer
-            .seal(&aad("header", &id, None), kind.code().as_bytes())?;
-        let snapshot = inner.sealer.seal(&aad("snapshot", &id, None), &bytes)?;
-        let tx = inner.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO documents (id, header) VALUES (?1, ?2)",
-            params![id.as_bytes(), header],
-        )?;
-        tx.execute(
-            "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
-            params![id.as_bytes(), snapshot],
-        )?;
-        tx.commit()?;
-        inner.docs.insert(
-            id,
-            Loaded {
-                doc,
-                kind,
-                next_seq: 1,
-                pending_changes: 0,
-                pending_bytes: 0,
-                snapshot_bytes: bytes.len(),
-            },
-        );
+        self.lock().insert_document(&id, kind, doc)?;
         tracing::debug!(document = %id, %kind, "document created");
         Ok(id)
+    }
+
+    /// The safety plan of a care plan: from memory if the plan is loaded,
+    /// else from its stored view (no Automerge load), else — for a plan
+    /// stored before views existed — loaded once and the view written.
+    fn read_safety_plan(&self, id: &DocumentId) -> Result<SafetyPlan, Error> {
+        let mut inner = self.lock();
+        if !inner.docs.contains_key(id) {
+            let header: Vec<u8> = inner
+                .conn
+                .prepare_cached("SELECT header FROM documents WHERE id = ?1")?
+                .query_row([id.as_bytes()], |row| row.get(0))
+                .optional()?
+                .ok_or_else(|| Error::not_found("document", id))?;
+            check_kind(id, DocumentKind::CarePlan, inner.open_header(id, &header)?)?;
+            if let Some(view) = inner.read_view(id)? {
+                return Ok(view);
+            }
+        }
+        let loaded = inner.load(id, self.device_id)?;
+        check_kind(id, DocumentKind::CarePlan, loaded.kind)?;
+        let plan = doc::safety_plan::read(&loaded.doc);
+        if loaded.safety_view.is_none() {
+            let loaded = inner
+                .docs
+                .get(id)
+                .ok_or_else(|| Error::not_found("document", id))?;
+            let (sealed, plain) = inner.seal_view(id, &loaded.doc)?;
+            let tx = inner.conn.transaction()?;
+            write_view(&tx, id, &sealed)?;
+            tx.commit()?;
+            if let Some(loaded) = inner.docs.get_mut(id) {
+                loaded.safety_view = Some(plain);
+            }
+        }
+        Ok(plan)
     }
 
     /// Runs `read` on a document of `kind`.
@@ -273,6 +288,28 @@ impl Store {
         what: &'static str,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
+        self.edit_with(id, kind, what, false, edit)
+    }
+
+    /// [`Store::edit`] for edits of the safety plan: its stored view is
+    /// refreshed in the same transaction as the change.
+    fn edit_safety<R>(
+        &self,
+        id: &DocumentId,
+        what: &'static str,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.edit_with(id, DocumentKind::CarePlan, what, true, edit)
+    }
+
+    fn edit_with<R>(
+        &self,
+        id: &DocumentId,
+        kind: DocumentKind,
+        what: &'static str,
+        refresh_view: bool,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let ctx = self.context();
         let mut inner = self.lock();
         let loaded = inner.load(id, self.device_id)?;
@@ -289,7 +326,7 @@ impl Store {
             .get_last_local_change()
             .map(|c| c.raw_bytes().to_vec())
             .ok_or(Error::InvalidDocument("the edit made no change"))?;
-        if let Err(e) = inner.persist(id, &change) {
+        if let Err(e) = inner.persist(id, &change, refresh_view) {
             inner.docs.remove(id);
             return Err(e);
         }
@@ -335,7 +372,7 @@ impl Store {
             }
             loaded.doc.apply_changes(added)?;
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = inner.persist(&id, &increment) {
+            if let Err(e) = inner.persist(&id, &increment, true) {
                 inner.docs.remove(&id);
                 return Err(e);
             }
@@ -349,32 +386,7 @@ impl Store {
         } else {
             let new_changes = incoming.get_changes(&[]).len();
             let doc = incoming.with_actor(self.device_id.actor());
-            let saved = doc.save();
-            let sealed_header = inner
-                .sealer
-                .seal(&aad("header", &id, None), header.kind.code().as_bytes())?;
-            let snapshot = inner.sealer.seal(&aad("snapshot", &id, None), &saved)?;
-            let tx = inner.conn.transaction()?;
-            tx.execute(
-                "INSERT INTO documents (id, header) VALUES (?1, ?2)",
-                params![id.as_bytes(), sealed_header],
-            )?;
-            tx.execute(
-                "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
-                params![id.as_bytes(), snapshot],
-            )?;
-            tx.commit()?;
-            inner.docs.insert(
-                id,
-                Loaded {
-                    doc,
-                    kind: header.kind,
-                    next_seq: 1,
-                    pending_changes: 0,
-                    pending_bytes: 0,
-                    snapshot_bytes: saved.len(),
-                },
-            );
+            inner.insert_document(&id, header.kind, doc)?;
             tracing::debug!(document = %id, kind = %header.kind, "imported new document");
             Ok(ImportOutcome {
                 id,
@@ -410,6 +422,15 @@ impl Store {
         }
         Ok(())
     }
+}
+
+fn write_view(tx: &rusqlite::Transaction<'_>, id: &DocumentId, sealed: &[u8]) -> Result<(), Error> {
+    tx.prepare_cached(
+        "INSERT INTO views (doc_id, name, blob) VALUES (?1, 'safety', ?2)
+         ON CONFLICT (doc_id, name) DO UPDATE SET blob = excluded.blob",
+    )?
+    .execute(params![id.as_bytes(), sealed])?;
+    Ok(())
 }
 
 fn commit_options(ctx: &EditContext, what: &'static str) -> CommitOptions {
@@ -533,20 +554,131 @@ impl Inner {
             pending_changes,
             pending_bytes: increments.len(),
             snapshot_bytes,
+            safety_view: None,
         })
     }
 
+    /// Stores a new document — its sealed header, first snapshot and, for a
+    /// care plan, its safety-plan view — stamped with the next clock value,
+    /// in one transaction, and keeps it loaded.
+    fn insert_document(
+        &mut self,
+        id: &DocumentId,
+        kind: DocumentKind,
+        doc: Automerge,
+    ) -> Result<(), Error> {
+        let saved = doc.save();
+        let header = self
+            .sealer
+            .seal(&aad("header", id, None), kind.code().as_bytes())?;
+        let snapshot = self.sealer.seal(&aad("snapshot", id, None), &saved)?;
+        let view = match kind {
+            DocumentKind::CarePlan => Some(self.seal_view(id, &doc)?),
+            _ => None,
+        };
+        let tx = self.conn.transaction()?;
+        let clock: i64 = tx.query_row(
+            "UPDATE clock SET value = value + 1 RETURNING value",
+            [],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO documents (id, header, clock) VALUES (?1, ?2, ?3)",
+            params![id.as_bytes(), header, clock],
+        )?;
+        tx.execute(
+            "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
+            params![id.as_bytes(), snapshot],
+        )?;
+        if let Some((view, _)) = &view {
+            write_view(&tx, id, view)?;
+        }
+        tx.commit()?;
+        self.docs.insert(
+            *id,
+            Loaded {
+                doc,
+                kind,
+                next_seq: 1,
+                pending_changes: 0,
+                pending_bytes: 0,
+                snapshot_bytes: saved.len(),
+                safety_view: view.map(|(_, plain)| plain),
+            },
+        );
+        Ok(())
+    }
+
+    /// The safety plan's view of a care plan: (sealed, plain).
+    fn seal_view(&self, id: &DocumentId, doc: &Automerge) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        let plain = serde_json::to_vec(&doc::safety_plan::read(doc))
+            .map_err(|_| Error::InvalidDocument("the safety plan could not be encoded"))?;
+        Ok((
+            self.sealer.seal(&aad("view:safety", id, None), &plain)?,
+            plain,
+        ))
+    }
+
+    /// The stored safety-plan view of a document, if there is one.
+    fn read_view(&self, id: &DocumentId) -> Result<Option<SafetyPlan>, Error> {
+        let sealed: Option<Vec<u8>> = self
+            .conn
+            .prepare_cached("SELECT blob FROM views WHERE doc_id = ?1 AND name = 'safety'")?
+            .query_row([id.as_bytes()], |row| row.get(0))
+            .optional()?;
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let plain = self
+            .sealer
+            .open(&aad("view:safety", id, None), &sealed)
+            .map_err(|_| Error::Corrupt {
+                what: "safety plan view",
+            })?;
+        serde_json::from_slice(&plain)
+            .map(Some)
+            .map_err(|_| Error::Corrupt {
+                what: "safety plan view",
+            })
+    }
+
     /// Stores one increment of a loaded document, compacting if it is due.
-    fn persist(&mut self, id: &DocumentId, increment: &[u8]) -> Result<(), Error> {
+    /// With `refresh_view`, a care plan's safety-plan view is rewritten in the
+    /// same transaction if the change altered it.
+    fn persist(
+        &mut self,
+        id: &DocumentId,
+        increment: &[u8],
+        refresh_view: bool,
+    ) -> Result<(), Error> {
+        let view = match self.docs.get(id) {
+            Some(loaded) if refresh_view && loaded.kind == DocumentKind::CarePlan => {
+                let (sealed, plain) = self.seal_view(id, &loaded.doc)?;
+                (loaded.safety_view.as_deref() != Some(plain.as_slice())).then_some((sealed, plain))
+            }
+            _ => None,
+        };
         let loaded = self
             .docs
             .get_mut(id)
             .ok_or_else(|| Error::not_found("document", id))?;
         let seq = loaded.next_seq;
         let sealed = self.sealer.seal(&aad("change", id, Some(seq)), increment)?;
-        self.conn
-            .prepare_cached("INSERT INTO changes (doc_id, seq, blob) VALUES (?1, ?2, ?3)")?
+        let tx = self.conn.transaction()?;
+        if let Some((view, _)) = &view {
+            write_view(&tx, id, view)?;
+        }
+        let clock: i64 = tx
+            .prepare_cached("UPDATE clock SET value = value + 1 RETURNING value")?
+            .query_row([], |r| r.get(0))?;
+        tx.prepare_cached("UPDATE documents SET clock = ?1 WHERE id = ?2")?
+            .execute(params![clock, id.as_bytes()])?;
+        tx.prepare_cached("INSERT INTO changes (doc_id, seq, blob) VALUES (?1, ?2, ?3)")?
             .execute(params![id.as_bytes(), seq, sealed])?;
+        tx.commit()?;
+        if let Some((_, plain)) = view {
+            loaded.safety_view = Some(plain);
+        }
         loaded.next_seq += 1;
         loaded.pending_changes += 1;
         loaded.pending_bytes += increment.len();
@@ -591,3 +723,6 @@ impl Inner {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sync_tests;

@@ -10,7 +10,9 @@
 //! | `documents` | one row per document: its id and sealed header (kind, schema) |
 //! | `snapshots` | a document's latest compacted `save()`, sealed |
 //! | `changes` | changes since the snapshot, one sealed row per local edit or merge |
-//! | `peers`, `sync_states` | per-peer, per-document sync state, sealed (used by sync) |
+//! | `peers`, `sync_states` | per-peer records and per-(peer, document) sync state, sealed |
+//! | `clock` | the change clock; `documents.clock` is the clock of each document's last change |
+//! | `views` | a sealed, materialised view of a document (the safety plan), updated with each change |
 
 use rusqlite::Connection;
 
@@ -51,6 +53,25 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (peer_id, doc_id)
      );
      CREATE INDEX sync_states_by_document ON sync_states (doc_id);",
+    // 3: a change clock, so a sync session finds the documents changed since
+    // the last one without loading any.
+    "ALTER TABLE documents ADD COLUMN clock INTEGER NOT NULL DEFAULT 0;
+     CREATE INDEX documents_by_clock ON documents (clock);
+     CREATE TABLE clock (
+         id    INTEGER PRIMARY KEY CHECK (id = 0),
+         value INTEGER NOT NULL
+     );
+     INSERT INTO clock (id, value) VALUES (0, 1);
+     UPDATE documents SET clock = 1;",
+    // 4: materialised views of a document, kept in step with it in the same
+    // transaction as each change (the safety plan, readable at once on a
+    // cold start without loading the whole care plan).
+    "CREATE TABLE views (
+         doc_id BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         name   TEXT NOT NULL,
+         blob   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, name)
+     );",
 ];
 
 /// The schema version this build writes.

@@ -495,16 +495,41 @@ fn database_upgraded_step_by_step_equals_a_fresh_one() {
     let old = dir.path().join("old.db");
     let latest = super::schema::latest_version();
     assert!(latest >= 2, "there must be an upgrade to test");
-    // A store created at version 1 that holds data, then upgraded one
-    // version at a time.
-    let plan = {
+    // A store created at version 1 that holds data, as version 1 wrote it
+    // (a document row and its snapshot), then upgraded one version at a time.
+    let source = open(&dir, "source.db");
+    let plan = source.create_care_plan(&plan_details()).unwrap();
+    source
+        .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    let bytes = source.export(&plan).unwrap();
+    drop(source);
+    {
         let store = Store::open_at_version(&old, &key(), 1).unwrap();
-        let plan = store.create_care_plan(&plan_details()).unwrap();
-        store
-            .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        let inner = store.lock();
+        let header = inner
+            .sealer
+            .seal(&super::aad("header", &plan, None), b"care-plan")
             .unwrap();
-        plan
-    };
+        let snapshot = inner
+            .sealer
+            .seal(&super::aad("snapshot", &plan, None), &bytes)
+            .unwrap();
+        inner
+            .conn
+            .execute(
+                "INSERT INTO documents (id, header) VALUES (?1, ?2)",
+                rusqlite::params![plan.as_bytes(), header],
+            )
+            .unwrap();
+        inner
+            .conn
+            .execute(
+                "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
+                rusqlite::params![plan.as_bytes(), snapshot],
+            )
+            .unwrap();
+    }
     for version in 2..=latest {
         drop(Store::open_at_version(&old, &key(), version).unwrap());
         assert!(schema_dump(&old).contains(&format!("user_version=Integer({version})")));
@@ -536,4 +561,78 @@ fn a_store_from_a_newer_version_is_refused_untouched() {
         OpenError::NewerSchema { found: 99, .. }
     ));
     assert_eq!(std::fs::read(&path).unwrap(), before);
+}
+
+#[test]
+fn editing_another_field_does_not_silently_resolve_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    let crisis = a
+        .add_crisis_contact(&plan, &contact("0808 157 0001"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002"))
+        .unwrap();
+    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003"))
+        .unwrap();
+    a.import(&b.export(&plan).unwrap()).unwrap();
+    assert_eq!(a.conflicts(&plan).unwrap().len(), 1);
+    // The app passes back what it shows, with only the hours changed.
+    let mut shown = a.safety_plan(&plan).unwrap().crisis_contacts[0]
+        .details
+        .clone();
+    shown.hours = "Mon-Fri".into();
+    a.update_crisis_contact(&plan, &crisis, &shown).unwrap();
+    let conflicts = a.conflicts(&plan).unwrap();
+    assert_eq!(
+        conflicts.len(),
+        1,
+        "the phone conflict must stay until resolved"
+    );
+    assert_eq!(conflicts[0].values.len(), 2);
+    assert_eq!(
+        a.safety_plan(&plan).unwrap().crisis_contacts[0]
+            .details
+            .hours,
+        "Mon-Fri"
+    );
+}
+
+#[test]
+fn the_safety_plan_reads_on_a_cold_start_without_loading_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    let crisis = a
+        .add_crisis_contact(&plan, &contact("0808 157 0001"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    // A concurrent edit merged in: the stored view must follow merges too.
+    a.update_crisis_contact(&plan, &crisis, &contact("0808 157 0002"))
+        .unwrap();
+    b.update_crisis_contact(&plan, &crisis, &contact("0808 157 0003"))
+        .unwrap();
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    let expected = b.safety_plan(&plan).unwrap();
+    assert!(expected.has_conflicts);
+    drop(b);
+
+    let b = open(&dir, "b.db");
+    let cold = b.safety_plan(&plan).unwrap();
+    assert!(
+        b.lock().docs.is_empty(),
+        "the plan was loaded to read its safety plan"
+    );
+    assert_eq!(cold, expected);
+    // Loading the whole plan gives the same safety plan.
+    assert_eq!(b.care_plan(&plan).unwrap().safety_plan, expected);
+    assert!(matches!(
+        b.safety_plan(&b.create_journal().unwrap()).unwrap_err(),
+        Error::WrongKind { .. }
+    ));
 }

@@ -1,0 +1,161 @@
+//! Direct device-to-device sync over an in-memory channel: no server.
+
+use std::convert::Infallible;
+
+use tempfile::TempDir;
+
+use crate::{sync::SyncReport, *};
+
+fn open(dir: &TempDir, name: &str) -> Store {
+    Store::open(dir.path().join(name), &StoreKey::new([9; 32])).unwrap()
+}
+
+fn plan(store: &Store) -> DocumentId {
+    store
+        .create_care_plan(&CarePlanDetails {
+            subject_name: "Alex".into(),
+            status: PlanStatus::Active,
+            period_start: None,
+            period_end: None,
+            next_review: None,
+        })
+        .unwrap()
+}
+
+/// `a` syncs with `b` directly; `b` answers in the same process.
+fn sync(a: &Store, b: &Store) -> SyncReport {
+    let a_id = a.device_id();
+    a.sync_with(b.device_id(), SyncScope::All, |request| {
+        Ok::<_, Infallible>(b.respond_sync(a_id, &request, &SyncScope::All).unwrap())
+    })
+    .unwrap()
+}
+
+#[test]
+fn two_devices_sync_directly_and_converge() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    let first = sync(&a, &b);
+    assert_eq!(first.round_trips, 1, "{first:?}");
+    assert_eq!(first.documents_sent, 1);
+    assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
+
+    a.add_safety_item(&plan, SafetyList::CopingStrategies, "Walk the dog")
+        .unwrap();
+    b.add_safety_item(&plan, SafetyList::ReasonsForLiving, "My brother")
+        .unwrap();
+    let second = sync(&a, &b);
+    // One round trip, or two when Automerge's Bloom filter of A's changes
+    // happens to match one of B's (about 1 % of the time).
+    assert!(second.round_trips <= 2, "{second:?}");
+    assert!(second.documents_sent >= 1);
+    assert_eq!(second.documents_received, 1);
+    assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
+    assert_eq!(
+        a.safety_plan(&plan).unwrap().reasons_for_living[0].text,
+        "My brother"
+    );
+
+    // Nothing changed: the session costs a few bytes each way.
+    let idle = sync(&a, &b);
+    assert_eq!(idle.documents_sent + idle.documents_received, 0);
+    assert!(idle.bytes_sent + idle.bytes_received < 100, "{idle:?}");
+}
+
+#[test]
+fn the_responder_side_also_starts_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    sync(&a, &b);
+    b.add_safety_item(&plan, SafetyList::WarningSigns, "From B")
+        .unwrap();
+    sync(&b, &a);
+    assert_eq!(
+        a.safety_plan(&plan).unwrap().warning_signs[0].text,
+        "From B"
+    );
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "From A")
+        .unwrap();
+    sync(&b, &a);
+    assert_eq!(b.safety_plan(&plan).unwrap().warning_signs.len(), 2);
+}
+
+#[test]
+fn a_scope_keeps_other_documents_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    let journal = a.create_journal().unwrap();
+    let scope = SyncScope::Only([plan].into_iter().collect());
+    let a_id = a.device_id();
+    a.sync_with(b.device_id(), scope.clone(), |request| {
+        Ok::<_, Infallible>(b.respond_sync(a_id, &request, &scope).unwrap())
+    })
+    .unwrap();
+    let held: Vec<DocumentId> = b.documents().unwrap().into_iter().map(|d| d.id).collect();
+    assert_eq!(held, [plan]);
+    assert!(!held.contains(&journal));
+}
+
+#[test]
+fn a_session_cut_off_resumes_and_duplicates_are_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    sync(&a, &b);
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "one")
+        .unwrap();
+    b.add_safety_item(&plan, SafetyList::WarningSigns, "two")
+        .unwrap();
+    // The request arrives and is applied, but the answer is lost.
+    let (_lost, request) = a.start_sync(b.device_id(), SyncScope::All).unwrap();
+    let answer = b
+        .respond_sync(a.device_id(), &request, &SyncScope::All)
+        .unwrap();
+    // The same request again (a retry), then the old answer applied late.
+    b.respond_sync(a.device_id(), &request, &SyncScope::All)
+        .unwrap();
+    let (mut stale, _) = a.start_sync(b.device_id(), SyncScope::All).unwrap();
+    a.continue_sync(&mut stale, &answer).unwrap();
+    a.continue_sync(&mut stale, &answer).unwrap();
+    sync(&a, &b);
+    let texts = |s: &Store| {
+        let mut t: Vec<String> = s
+            .safety_plan(&plan)
+            .unwrap()
+            .warning_signs
+            .into_iter()
+            .map(|i| i.text)
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(texts(&a), ["one", "two"]);
+    assert_eq!(texts(&b), ["one", "two"]);
+    assert_eq!(a.care_plan(&plan).unwrap(), b.care_plan(&plan).unwrap());
+}
+
+#[test]
+fn garbage_requests_and_answers_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    plan(&a);
+    assert!(matches!(
+        b.respond_sync(a.device_id(), b"nonsense", &SyncScope::All),
+        Err(Error::Sync(_))
+    ));
+    let (mut session, _) = a.start_sync(b.device_id(), SyncScope::All).unwrap();
+    assert!(matches!(
+        a.continue_sync(&mut session, b"LYN\x01\x02"),
+        Err(Error::Sync(_))
+    ));
+}

@@ -1,0 +1,217 @@
+//! The sans-IO sync engine: one session syncs every document two peers
+//! share, on Automerge's sync messages, in as few round trips as it can.
+//!
+//! The engine turns bytes into bytes. The same code runs on a device syncing
+//! with the relay server, on the server answering it, and on two devices
+//! syncing directly over any channel. Storage is behind [`Host`]: the device
+//! [`Store`](crate::Store) implements it, and so does the server's store.
+//!
+//! ## How a session goes
+//!
+//! 1. The initiator sends one [`Request`](wire::Request): the responder's
+//!    cursor from the last complete session (its store epoch and change
+//!    clock) and a sync message for every document changed locally since
+//!    then. Because the peers persist, per document, the heads they are known
+//!    to share, these messages already carry the changes the peer lacks.
+//! 2. The responder applies them, then answers for those documents and for
+//!    every document changed on its side since the cursor — documents
+//!    unchanged since the last session cost nothing at all — and returns its
+//!    new cursor.
+//! 3. The initiator applies the answer. In the common case both sides are now
+//!    in sync after one round trip; otherwise (a peer lost data, the answer
+//!    was cut at the size limit) it sends another request, up to
+//!    [`MAX_ROUNDS`].
+//!
+//! The initiator records the new cursor only when the session completes, so
+//! a session cut off at any point resumes from the previous cursor; applying
+//! a message twice or out of order is harmless (Automerge ignores changes it
+//! has and queues ones whose dependencies are missing). A responder learns
+//! that its answer arrived when a later request returns its cursor; until
+//! then it assumes the peer may lack what it sent.
+
+pub mod auth;
+mod respond;
+mod session;
+mod state;
+pub mod wire;
+
+use std::time::Duration;
+
+use automerge::{Automerge, ChangeHash};
+
+pub use respond::respond;
+
+/// Reading and decoding documents, for hosts other than the device store.
+pub mod document {
+    pub use crate::doc::{Header, SCHEMA_VERSION, decode, decode_into, read_header};
+}
+pub use session::{Session, Step};
+pub use state::{PeerDocState, PeerRecord};
+
+use crate::{DeviceId, DocumentId};
+
+/// The most request/response round trips one session makes before giving
+/// up (the next session resumes where it stopped).
+pub const MAX_ROUNDS: u32 = 8;
+/// A responder stops adding documents to an answer past this many bytes and
+/// sets `more`.
+pub const RESPONSE_BUDGET_BYTES: usize = 8 * 1024 * 1024;
+
+/// What the engine can fail with, apart from the host's own errors.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// A frame could not be decoded, or the peer answered with an error.
+    #[error(transparent)]
+    Wire(#[from] wire::WireError),
+    /// The session needed more than [`MAX_ROUNDS`] round trips.
+    #[error("the session did not finish within {MAX_ROUNDS} round trips")]
+    TooManyRounds,
+}
+
+/// What happened to a document a host was asked to update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocOutcome {
+    /// Nothing new was added.
+    Unchanged,
+    /// New changes were stored.
+    Stored,
+    /// The result was refused (not a valid document, not allowed, too large)
+    /// and nothing was stored.
+    Rejected(wire::DocStatus),
+}
+
+/// Storage for one side of a session. Implementations decide what a peer
+/// may see and write, and persist documents, per-document sync state and
+/// per-peer records.
+pub trait Host {
+    /// The host's error type.
+    type Error: From<SyncError>;
+
+    /// A random id of this store that changes only if the store is recreated.
+    fn epoch(&mut self) -> Result<[u8; 16], Self::Error>;
+
+    /// The change clock: it grows every time a document gains changes.
+    fn clock(&mut self) -> Result<u64, Self::Error>;
+
+    /// Documents the peer may receive whose clock is in `(after, upto]`, in
+    /// clock order, with their clocks.
+    fn changed(
+        &mut self,
+        peer: &DeviceId,
+        after: u64,
+        upto: u64,
+    ) -> Result<Vec<(DocumentId, u64)>, Self::Error>;
+
+    /// Whether the peer may sync this document at all (read it, send to it).
+    fn may_sync(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<bool, Self::Error>;
+
+    /// Runs `f` on the document (an empty one if the host does not have it)
+    /// and stores whatever `f` added to it, checking a new document first.
+    fn with_document<R>(
+        &mut self,
+        peer: &DeviceId,
+        doc: &DocumentId,
+        f: impl FnOnce(&mut Automerge) -> R,
+    ) -> Result<(R, DocOutcome), Self::Error>;
+
+    /// The persisted sync state for a peer and document (default if none).
+    fn load_state(
+        &mut self,
+        peer: &DeviceId,
+        doc: &DocumentId,
+    ) -> Result<PeerDocState, Self::Error>;
+
+    /// Persists the sync state for a peer and document (ignored if the host
+    /// does not hold the document).
+    fn store_state(
+        &mut self,
+        peer: &DeviceId,
+        doc: &DocumentId,
+        state: &PeerDocState,
+    ) -> Result<(), Self::Error>;
+
+    /// The record kept about a peer (default if none).
+    fn load_peer(&mut self, peer: &DeviceId) -> Result<PeerRecord, Self::Error>;
+
+    /// Persists the record kept about a peer.
+    fn store_peer(&mut self, peer: &DeviceId, record: &PeerRecord) -> Result<(), Self::Error>;
+}
+
+/// What one session did, for the app to show or log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Documents this side sent changes for.
+    pub documents_sent: usize,
+    /// Documents this side received changes for.
+    pub documents_received: usize,
+    /// Documents the peer refused, with its reason.
+    pub rejected: Vec<(DocumentId, wire::DocStatus)>,
+    /// Bytes sent (frames only).
+    pub bytes_sent: usize,
+    /// Bytes received (frames only).
+    pub bytes_received: usize,
+    /// Request/response round trips.
+    pub round_trips: u32,
+    /// Wall time of the session.
+    pub duration: Duration,
+}
+
+/// Runs a sync step on a document, turning a decoder panic on hostile bytes
+/// into an error.
+fn guarded<R>(f: impl FnOnce() -> R) -> Option<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+/// Builds the in-memory Automerge sync state for a session from what was
+/// persisted. It assumes the peer has exactly the shared heads, so the first
+/// message already carries every change made since (instead of costing a
+/// round trip to learn the peer's heads). If the assumption is wrong (the
+/// peer lost data), the peer's answer says so and the protocol recovers.
+fn session_state(persisted: &PeerDocState) -> automerge::sync::State {
+    use automerge::sync::{Capability, Have, State};
+    let shared = persisted.shared_heads.clone();
+    State {
+        shared_heads: shared.clone(),
+        their_heads: Some(shared.clone()),
+        their_need: Some(Vec::new()),
+        their_have: Some(vec![Have {
+            last_sync: shared,
+            bloom: Default::default(),
+        }]),
+        their_capabilities: Some(vec![Capability::MessageV2, Capability::SyncReset]),
+        ..State::new()
+    }
+}
+
+/// Generates the next message for a document, if there is anything to say.
+fn generate(
+    doc: &Automerge,
+    state: &mut automerge::sync::State,
+) -> Option<automerge::sync::Message> {
+    use automerge::sync::SyncDoc;
+    guarded(|| doc.generate_sync_message(state)).flatten()
+}
+
+/// Applies an encoded sync message. Returns whether it was well formed.
+fn receive(doc: &mut Automerge, state: &mut automerge::sync::State, bytes: &[u8]) -> bool {
+    use automerge::sync::{Message, SyncDoc};
+    let Ok(message) = Message::decode(bytes) else {
+        return false;
+    };
+    matches!(
+        guarded(|| doc.receive_sync_message(state, message)),
+        Some(Ok(()))
+    )
+}
+
+/// Whether a generated message is worth sending: it carries changes or asks
+/// for some, or the peer's heads differ from ours.
+fn worth_sending(
+    message: &automerge::sync::Message,
+    state: &automerge::sync::State,
+    heads: &[ChangeHash],
+) -> bool {
+    !message.changes.is_empty()
+        || !message.need.is_empty()
+        || state.their_heads.as_deref() != Some(heads)
+}

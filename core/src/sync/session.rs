@@ -1,0 +1,207 @@
+//! The initiator's side of a session, as a state machine: [`Session::start`]
+//! gives the first request; [`Session::receive`] takes each response and
+//! gives the next request or the report.
+
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    time::Instant,
+};
+
+use automerge::sync::State;
+
+use super::{
+    DocOutcome, Host, MAX_ROUNDS, PeerRecord, RESPONSE_BUDGET_BYTES, SyncError, SyncReport,
+    generate, receive, session_state,
+    wire::{DocEntry, DocStatus, Request, Response},
+    worth_sending,
+};
+use crate::{DeviceId, DocumentId};
+
+/// A session in progress, on the initiating side.
+#[derive(Debug)]
+pub struct Session {
+    peer: DeviceId,
+    record: PeerRecord,
+    start_clock: u64,
+    states: HashMap<DocumentId, State>,
+    /// Local documents changed since the last session, not yet offered.
+    pending: VecDeque<DocumentId>,
+    report: SyncReport,
+    started: Instant,
+}
+
+/// What to do after a response.
+#[derive(Debug)]
+pub enum Step {
+    /// Send these bytes to the peer and pass its answer to [`Session::receive`].
+    Send(Vec<u8>),
+    /// The session is complete.
+    Done(SyncReport),
+}
+
+impl Session {
+    /// Starts a session with `peer`: returns the session and the first request.
+    pub fn start<H: Host>(host: &mut H, peer: DeviceId) -> Result<(Self, Vec<u8>), H::Error> {
+        let started = Instant::now();
+        let record = host.load_peer(&peer)?;
+        let start_clock = host.clock()?;
+        let pending = host
+            .changed(&peer, record.synced_clock, start_clock)?
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        let mut session = Self {
+            peer,
+            record,
+            start_clock,
+            states: HashMap::new(),
+            pending,
+            report: SyncReport::default(),
+            started,
+        };
+        let mut docs = Vec::new();
+        session.offer_pending(host, &mut docs)?;
+        let request = session.request(session.record.cursor, docs);
+        Ok((session, request))
+    }
+
+    /// Adds messages for local documents changed since the last session, up
+    /// to the size budget; the rest go in the next request.
+    fn offer_pending<H: Host>(
+        &mut self,
+        host: &mut H,
+        docs: &mut Vec<DocEntry>,
+    ) -> Result<(), H::Error> {
+        let mut size: usize = docs.iter().map(|d| d.message.len()).sum();
+        while size < RESPONSE_BUDGET_BYTES {
+            let Some(id) = self.pending.pop_front() else {
+                break;
+            };
+            if self.states.contains_key(&id) {
+                continue;
+            }
+            let mut state = session_state(&host.load_state(&self.peer, &id)?);
+            let (message, _) =
+                host.with_document(&self.peer, &id, |doc| generate(doc, &mut state))?;
+            // Only documents with changes the peer may lack are worth a message
+            // now; the peer's answer covers everything else.
+            if let Some(message) = message.filter(|m| !m.changes.is_empty()) {
+                let message = message.encode();
+                size += message.len();
+                docs.push(DocEntry {
+                    id,
+                    status: DocStatus::Ok,
+                    message,
+                    extensions: Vec::new(),
+                });
+                self.states.insert(id, state);
+            }
+        }
+        Ok(())
+    }
+
+    fn request(&mut self, cursor: Option<super::wire::Cursor>, docs: Vec<DocEntry>) -> Vec<u8> {
+        self.report.documents_sent += docs.len();
+        let bytes = Request {
+            cursor,
+            docs,
+            extensions: Vec::new(),
+        }
+        .encode();
+        self.report.bytes_sent += bytes.len();
+        bytes
+    }
+
+    /// Applies a response and says what to do next.
+    pub fn receive<H: Host>(&mut self, host: &mut H, bytes: &[u8]) -> Result<Step, H::Error> {
+        self.report.bytes_received += bytes.len();
+        self.report.round_trips += 1;
+        let response = Response::decode(bytes).map_err(SyncError::from)?;
+        let peer = self.peer;
+        let answered: HashSet<DocumentId> = response.docs.iter().map(|d| d.id).collect();
+        // A document this side pushed that the peer did not answer is not
+        // pursued further in this session (the next one offers it again).
+        self.states.retain(|id, _| answered.contains(id));
+        for entry in &response.docs {
+            if entry.status != DocStatus::Ok {
+                tracing::warn!(document = %entry.id, status = ?entry.status, "peer refused a document");
+                self.report.rejected.push((entry.id, entry.status));
+            }
+            if entry.message.is_empty() {
+                continue;
+            }
+            if !host.may_sync(&peer, &entry.id)? {
+                tracing::warn!(document = %entry.id, "ignoring a document outside this session's scope");
+                continue;
+            }
+            let state = match self.states.remove(&entry.id) {
+                Some(state) => state,
+                None => session_state(&host.load_state(&peer, &entry.id)?),
+            };
+            let mut state = state;
+            let (ok, outcome) = host.with_document(&peer, &entry.id, |doc| {
+                receive(doc, &mut state, &entry.message)
+            })?;
+            if !ok {
+                tracing::warn!(document = %entry.id, "peer sent a malformed sync message");
+                continue;
+            }
+            if outcome == DocOutcome::Stored {
+                self.report.documents_received += 1;
+            }
+            if let DocOutcome::Rejected(status) = outcome {
+                self.report.rejected.push((entry.id, status));
+                continue;
+            }
+            host.store_state(
+                &peer,
+                &entry.id,
+                &super::PeerDocState {
+                    shared_heads: state.shared_heads.clone(),
+                    sent: None,
+                },
+            )?;
+            self.states.insert(entry.id, state);
+        }
+
+        let mut docs = Vec::new();
+        let ids: Vec<DocumentId> = self.states.keys().copied().collect();
+        for id in ids {
+            let Some(mut state) = self.states.remove(&id) else {
+                continue;
+            };
+            let (message, _) = host.with_document(&peer, &id, |doc| {
+                let heads = doc.get_heads();
+                generate(doc, &mut state).filter(|m| worth_sending(m, &state, &heads))
+            })?;
+            if let Some(message) = message {
+                docs.push(DocEntry {
+                    id,
+                    status: DocStatus::Ok,
+                    message: message.encode(),
+                    extensions: Vec::new(),
+                });
+            }
+            self.states.insert(id, state);
+        }
+        self.offer_pending(host, &mut docs)?;
+
+        if docs.is_empty() && !response.more && self.pending.is_empty() {
+            self.record.cursor = Some(response.cursor);
+            self.record.synced_clock = self.start_clock;
+            host.store_peer(&peer, &self.record)?;
+            self.report.duration = self.started.elapsed();
+            tracing::debug!(
+                sent = self.report.documents_sent,
+                received = self.report.documents_received,
+                rounds = self.report.round_trips,
+                "sync session complete"
+            );
+            return Ok(Step::Done(std::mem::take(&mut self.report)));
+        }
+        if self.report.round_trips >= MAX_ROUNDS {
+            return Err(SyncError::TooManyRounds.into());
+        }
+        Ok(Step::Send(self.request(Some(response.cursor), docs)))
+    }
+}
