@@ -1,6 +1,6 @@
 //! Encryption at rest and device identity.
 //!
-//! Every blob the store writes goes through [`Sealer`]: XChaCha20-Poly1305
+//! Every blob the store writes goes through `Sealer`: XChaCha20-Poly1305
 //! under the app's 32-byte [`StoreKey`], with a random 24-byte nonce stored in
 //! front of the ciphertext and associated data that binds the blob to the row
 //! it lives in, so that blobs cannot be swapped between rows unnoticed.
