@@ -120,6 +120,14 @@ fn make_invite(args: &InviteArgs) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Threads for blocking storage work. Every storage call takes the one
+/// SQLite connection's lock, so more threads only wait on it. With tokio's
+/// default (512), 200 devices syncing at once started 200 threads; each
+/// thread that answered a large request kept that memory in its own malloc
+/// arena, and the server peaked near 280 MB instead of under 60 MB
+/// (BENCHMARKS-sync.md). Requests beyond this wait in tokio's queue.
+const MAX_BLOCKING_THREADS: usize = 2;
+
 #[allow(clippy::print_stdout)]
 fn serve(args: &ServeArgs) -> Result<(), BoxError> {
     let data = args.data.as_ref().ok_or("--data is required")?;
@@ -131,6 +139,7 @@ fn serve(args: &ServeArgs) -> Result<(), BoxError> {
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(MAX_BLOCKING_THREADS)
         .build()?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen).await?;
