@@ -14,11 +14,11 @@
 //! of their values, and for the safety-critical fields (safety-item text,
 //! every crisis-contact field, the code word) `Store::conflicts` must list
 //! exactly their distinct values, the shown one first, each credited to a
-//! device that wrote it, whenever there is more than one. A write is skipped,
-//! as the store skips it, when the replica's only surviving value already
-//! equals it; an update of a crisis contact writes only the fields whose
-//! value differs from the one shown, and resolving a conflict is a write
-//! like any other.
+//! device that wrote it, whenever there is more than one. An edit skips,
+//! as the store does, a field whose shown value already equals the new one
+//! (so passing back what is shown never settles a conflict); a new value
+//! supersedes every value the writer had, and so does resolving a conflict,
+//! even to the shown value.
 //!
 //! Lists and maps of added things (safety items, contacts, goals, scores,
 //! meetings, signposts, check-ins) must hold exactly the seen additions,
@@ -339,23 +339,35 @@ impl Model {
             .collect()
     }
 
-    /// Records a write, unless the writer's only surviving value is already
-    /// `value` (the store skips such writes).
-    fn put(
+    /// Records a write made through the store's ordinary setters, which
+    /// skip a value equal to the one shown (so passing back the shown value
+    /// never settles a conflict). `shown` is what the writer showed: `None`
+    /// if the field had no value, else the winning value; it must be one of
+    /// the writer's surviving values.
+    fn set(
         &mut self,
         reg: Reg,
         replica: usize,
         edit: usize,
         seen: &Rc<Seen>,
+        shown: Option<Option<String>>,
         value: Option<String>,
-    ) {
-        let view = self.survivors(reg, seen);
-        if let [only] = view.as_slice()
-            && only.value == value
-        {
-            return;
+    ) -> TestCaseResult {
+        let view = distinct(&self.survivors(reg, seen));
+        match &shown {
+            None => prop_assert!(view.is_empty(), "{:?} shows no value over {:?}", reg, view),
+            Some(v) => prop_assert!(
+                view.contains(v),
+                "{:?} shows {:?}, not one of {:?}",
+                reg,
+                v,
+                view
+            ),
         }
-        self.force(reg, replica, edit, seen, value);
+        if shown.as_ref() != Some(&value) {
+            self.force(reg, replica, edit, seen, value);
+        }
+        Ok(())
     }
 
     /// Records a write unconditionally.
@@ -661,7 +673,7 @@ impl World {
                     edit: k,
                     seen: Rc::clone(&seen),
                 });
-                model.put(Reg::ItemText(index), r, k, &seen, Some(text));
+                model.force(Reg::ItemText(index), r, k, &seen, Some(text));
             }
             Edit::UpdateSafetyItem { item } => {
                 let Some(i) = pick(model.items.iter().map(|m| m.edit), &seen, *item) else {
@@ -672,7 +684,8 @@ impl World {
                     store.update_safety_item(&plan, &model.items[i].id, &text),
                     "update safety item",
                 )?;
-                model.put(Reg::ItemText(i), r, k, &seen, Some(text));
+                // A fresh text: it differs from whatever is shown.
+                model.force(Reg::ItemText(i), r, k, &seen, Some(text));
             }
             Edit::RemoveSafetyItem { item } | Edit::RestoreSafetyItem { item } => {
                 let Some(i) = pick(model.items.iter().map(|m| m.edit), &seen, *item) else {
@@ -680,12 +693,19 @@ impl World {
                 };
                 let remove = matches!(edit, Edit::RemoveSafetyItem { .. });
                 let id = &model.items[i].id;
+                let reg = Reg::ItemRemoved(i);
+                let listed = ok(store.safety_plan(&plan), "read safety plan")?
+                    .list(model.items[i].list)
+                    .iter()
+                    .any(|item| &item.id == id);
+                let shown =
+                    (!model.survivors(reg, &seen).is_empty()).then(|| Some((!listed).to_string()));
                 if remove {
                     ok(store.remove_safety_item(&plan, id), "remove safety item")?;
                 } else {
                     ok(store.restore_safety_item(&plan, id), "restore safety item")?;
                 }
-                model.put(Reg::ItemRemoved(i), r, k, &seen, Some(remove.to_string()));
+                model.set(reg, r, k, &seen, shown, Some(remove.to_string()))?;
             }
             Edit::AddContact { variety } => {
                 let mut details = CrisisContactDetails {
@@ -710,7 +730,7 @@ impl World {
                 let index = model.contacts.len();
                 model.contacts.push(Added { id, edit: k });
                 for &field in ContactField::ALL {
-                    model.put(
+                    model.force(
                         Reg::Contact(index, field),
                         r,
                         k,
@@ -774,16 +794,26 @@ impl World {
                 let Some(i) = pick(model.contacts.iter().map(|m| m.edit), &seen, *contact) else {
                     return Ok(());
                 };
+                let reg = Reg::ContactRemoved(i);
+                let listed = ok(store.safety_plan(&plan), "read safety plan")?
+                    .crisis_contacts
+                    .iter()
+                    .any(|c| c.id == model.contacts[i].id);
+                let shown =
+                    (!model.survivors(reg, &seen).is_empty()).then(|| Some((!listed).to_string()));
                 ok(
                     store.remove_crisis_contact(&plan, &model.contacts[i].id),
                     "remove crisis contact",
                 )?;
-                model.put(Reg::ContactRemoved(i), r, k, &seen, Some("true".into()));
+                model.set(reg, r, k, &seen, shown, Some("true".into()))?;
             }
             Edit::SetCodeWord { clear } => {
                 let word = (!clear).then(|| format!("word r{r}-e{k}"));
+                let shown = (!model.survivors(Reg::CodeWord, &seen).is_empty())
+                    .then(|| ok(store.safety_plan(&plan), "read safety plan").map(|p| p.code_word));
+                let shown = shown.transpose()?;
                 ok(store.set_code_word(&plan, word.as_deref()), "set code word")?;
-                model.put(Reg::CodeWord, r, k, &seen, word);
+                model.set(Reg::CodeWord, r, k, &seen, shown, word)?;
             }
             Edit::AddGoal => {
                 let details = GoalDetails {
@@ -889,7 +919,7 @@ impl World {
                     edit: k,
                     reason,
                 });
-                model.put(
+                model.force(
                     Reg::Feedback(index),
                     r,
                     k,
@@ -902,11 +932,23 @@ impl World {
                     return Ok(());
                 };
                 let feedback = SignpostFeedback::ALL[*feedback];
+                let shown = ok(store.care_plan(&plan), "read care plan")?
+                    .signposts
+                    .iter()
+                    .find(|s| s.id == model.signposts[i].id)
+                    .map(|s| Some(s.feedback.code().to_string()));
                 ok(
                     store.set_signpost_feedback(&plan, &model.signposts[i].id, feedback),
                     "set signpost feedback",
                 )?;
-                model.put(Reg::Feedback(i), r, k, &seen, Some(feedback.code().into()));
+                model.set(
+                    Reg::Feedback(i),
+                    r,
+                    k,
+                    &seen,
+                    shown,
+                    Some(feedback.code().into()),
+                )?;
             }
             Edit::Resolve { conflict, choice } => {
                 let conflicts = ok(store.conflicts(&plan), "conflicts")?;
@@ -936,7 +978,8 @@ impl World {
                     store.resolve_conflict(&plan, &conflict.field, value.as_deref()),
                     "resolve conflict",
                 )?;
-                model.put(reg, r, k, &seen, value);
+                // Resolving writes even the shown value, over every value.
+                model.force(reg, r, k, &seen, value);
             }
             Edit::AddCheckIn { mood } => {
                 let note = format!("r{r}-e{k}");
