@@ -18,7 +18,7 @@
 //!   round, and so does the cost of every session.
 //!
 //! Run with
-//! `CARGO_TARGET_DIR=/work/target-sync cargo bench -p lynchpin-tests --bench sync`.
+//! `cargo bench -p lynchpin-tests --bench sync`.
 //! It prints tables and exits 0; targets are reported, not asserted.
 //!
 //! Environment (all optional):
