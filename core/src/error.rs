@@ -106,6 +106,10 @@ pub enum Error {
         /// The kind the document is.
         found: DocumentKind,
     },
+    /// This device's role on the document does not allow the call (a
+    /// reader editing, a writer granting access). Nothing was written.
+    #[error("this device may not {0}")]
+    NotAllowed(&'static str),
     /// Bytes given to [`Store::import`](crate::Store::import) are not a
     /// Lynchpin document, or conflict with the stored one.
     #[error("not an acceptable document: {0}")]

@@ -8,13 +8,19 @@ use std::{fmt, str::FromStr};
 
 use uuid::Uuid;
 
-/// The stable id of a document: a random UUID v4.
+/// The stable id of a document: a UUID, derived from its creator's key and
+/// a random nonce ([`DocumentId::derive`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct DocumentId(Uuid);
 
 impl DocumentId {
+    #[cfg(test)]
     pub(crate) fn random() -> Self {
         Self(Uuid::new_v4())
+    }
+
+    pub(crate) fn from_uuid_bytes(uuid: Uuid) -> Self {
+        Self(uuid)
     }
 
     /// The 16 id bytes, as stored in the database's plain id column.

@@ -42,6 +42,7 @@
     )
 )]
 
+pub mod access;
 #[cfg(feature = "client")]
 mod client;
 pub mod crypto;
@@ -54,6 +55,7 @@ mod store;
 pub mod sync;
 mod validate;
 
+pub use access::{AccessEntry, Role};
 #[cfg(feature = "client")]
 pub use client::SyncServer;
 pub use crypto::{DeviceId, DeviceKey, StoreKey};

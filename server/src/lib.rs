@@ -72,7 +72,7 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let purger = tokio::spawn(purge_loop(Arc::clone(&store)));
+    let purger = tokio::spawn(purge_loop(Arc::clone(&store), limits));
     let app = http::router(store, limits);
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -81,18 +81,26 @@ pub async fn serve(
     served
 }
 
-/// Purges expired nonces and invites every [`PURGE_EVERY`].
-async fn purge_loop(store: Arc<dyn ServerStore>) {
+/// Purges expired nonces and invites, and access-log entries past the
+/// retention period, every [`PURGE_EVERY`].
+async fn purge_loop(store: Arc<dyn ServerStore>, limits: Limits) {
     let mut ticks = tokio::time::interval(PURGE_EVERY);
+    let retention_ms = u64::from(limits.access_log_retention_days).saturating_mul(86_400_000);
     loop {
         ticks.tick().await;
         let store = Arc::clone(&store);
-        let purged = tokio::task::spawn_blocking(move || store.purge_expired(now_ms())).await;
+        let purged = tokio::task::spawn_blocking(move || {
+            let now = now_ms();
+            let log = store.purge_access_log(now.saturating_sub(retention_ms))?;
+            store.purge_expired(now).map(|purged| (purged, log))
+        })
+        .await;
         match purged {
-            Ok(Ok(purged)) if purged.nonces + purged.invites > 0 => {
+            Ok(Ok((purged, log))) if purged.nonces + purged.invites + log > 0 => {
                 tracing::debug!(
                     nonces = purged.nonces,
                     invites = purged.invites,
+                    access_log = log,
                     "purged expired entries"
                 );
             }

@@ -1,4 +1,4 @@
-//! The bounds on every request: [`Limits`], with defaults the command line
+//! The bounds on every request and on what is kept: [`Limits`], with defaults the command line
 //! can override. Where each limit is enforced lives in `http`.
 
 /// Bounds on what one device may send.
@@ -10,6 +10,9 @@ pub struct Limits {
     pub max_documents_per_request: usize,
     /// The most requests one device may make per minute (more get 429).
     pub requests_per_minute: u32,
+    /// How long access-log entries are kept, in days; older ones are
+    /// purged once a minute.
+    pub access_log_retention_days: u32,
 }
 
 impl Limits {
@@ -19,6 +22,8 @@ impl Limits {
     pub const DEFAULT_MAX_DOCUMENTS_PER_REQUEST: usize = 5_000;
     /// 600 requests per device per minute.
     pub const DEFAULT_REQUESTS_PER_MINUTE: u32 = 600;
+    /// Two years of access log.
+    pub const DEFAULT_ACCESS_LOG_RETENTION_DAYS: u32 = 730;
 }
 
 impl Default for Limits {
@@ -27,6 +32,7 @@ impl Default for Limits {
             max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
             max_documents_per_request: Self::DEFAULT_MAX_DOCUMENTS_PER_REQUEST,
             requests_per_minute: Self::DEFAULT_REQUESTS_PER_MINUTE,
+            access_log_retention_days: Self::DEFAULT_ACCESS_LOG_RETENTION_DAYS,
         }
     }
 }

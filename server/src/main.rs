@@ -58,6 +58,9 @@ struct ServeArgs {
     /// The most requests per device per minute.
     #[arg(long, default_value_t = Limits::DEFAULT_REQUESTS_PER_MINUTE)]
     requests_per_minute: u32,
+    /// How many days access-log entries are kept.
+    #[arg(long, default_value_t = Limits::DEFAULT_ACCESS_LOG_RETENTION_DAYS)]
+    access_log_days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -135,6 +138,7 @@ fn serve(args: &ServeArgs) -> Result<(), BoxError> {
         max_body_bytes: args.max_body_bytes,
         max_documents_per_request: args.max_documents_per_request,
         requests_per_minute: args.requests_per_minute,
+        access_log_retention_days: args.access_log_days,
     };
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(data)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -10,11 +10,13 @@
 //! | `@kind` | `care-plan`, `journal` or `resource-directory` |
 //! | `@schema` | the layout version, an unsigned integer |
 //! | `@id` | the document id, hyphenated UUID |
+//! | `@access` | signed grant statements, keyed by their hash ([`access`]) |
 //!
 //! Items inside a document live in maps keyed by their [`ItemId`]
 //! (`goals`, `meetings`, `resources` …) so that concurrent additions never
 //! collide; ordered things (safety-plan steps, scores) are lists.
 
+pub(crate) mod access;
 pub(crate) mod care_plan;
 pub(crate) mod conflicts;
 pub(crate) mod directory;

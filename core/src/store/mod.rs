@@ -10,6 +10,7 @@
 //! The typed operations live beside this file, one file per document kind;
 //! this file holds opening, loading, persisting, import and export.
 
+mod access;
 mod care_plan;
 mod directory;
 mod journal;
@@ -20,7 +21,7 @@ mod sync;
 pub use sync::{SyncFailure, SyncScope, SyncSession};
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     path::{Path, PathBuf},
     sync::{Mutex, MutexGuard, PoisonError},
 };
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     DeviceId, DocumentId, DocumentKind, Error, OpenError, SafetyPlan, StoreKey,
+    access::{AccessList, AuthorSignature, ChangeSignature, Grant},
     crypto::{DeviceKey, Sealer},
     doc::{self, EditContext},
 };
@@ -92,6 +94,47 @@ struct Loaded {
     snapshot_bytes: usize,
     /// The last safety-plan view written for a care plan (plain), if known.
     safety_view: Option<Vec<u8>>,
+    /// Who may do what, from the grant statements in the document.
+    access: AccessList,
+    /// The hashes of the statements the document holds.
+    statements: BTreeSet<[u8; 32]>,
+}
+
+impl Loaded {
+    fn new(doc: Automerge, kind: DocumentKind, snapshot_bytes: usize) -> Self {
+        let mut loaded = Self {
+            doc,
+            kind,
+            next_seq: 1,
+            pending_changes: 0,
+            pending_bytes: 0,
+            snapshot_bytes,
+            safety_view: None,
+            access: AccessList::default(),
+            statements: BTreeSet::new(),
+        };
+        loaded.refresh_access(None);
+        loaded
+    }
+
+    /// Re-reads the grant statements after the document gained changes.
+    fn refresh_access(&mut self, id: Option<&DocumentId>) {
+        let grants = doc::access::statements(&self.doc);
+        self.statements = grants.iter().map(Grant::hash).collect();
+        let id = id
+            .copied()
+            .or_else(|| doc::read_header(&self.doc).ok().map(|h| h.id));
+        self.access = id
+            .map(|id| AccessList::replay(&id, &grants))
+            .unwrap_or_default();
+    }
+
+    /// Whether this device may change the document. A document without
+    /// grant statements (imported from before they existed) is this
+    /// device's own.
+    fn may_edit(&self, device: &DeviceId) -> bool {
+        self.statements.is_empty() || self.access.may_write(device)
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -206,26 +249,46 @@ impl Store {
         Ok(inner.load(id, self.device_id)?.kind)
     }
 
-    /// Creates a document of `kind`, laid out by `init`, as one change.
+    /// Creates a document of `kind`, laid out by `init`, as one change. Its
+    /// id is derived from this device's key and a random nonce, and the
+    /// change carries the genesis statement that makes this device the
+    /// document's owner.
     fn create(
         &self,
         kind: DocumentKind,
         init: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<(), Error>,
     ) -> Result<DocumentId, Error> {
-        let id = DocumentId::random();
         let ctx = self.context();
+        let mut nonce = [0u8; 16];
+        crate::crypto::fill_random(&mut nonce)?;
+        let genesis = Grant::genesis(&self.device, nonce, ctx.now.timestamp_millis());
+        let id = genesis.document;
         let mut doc = doc::empty(self.device_id);
         doc.transact_with(
             |_| commit_options(&ctx, "create"),
             |tx| {
                 doc::init_header(tx, id, kind)?;
+                doc::access::add(tx, &genesis)?;
                 init(tx, &ctx)
             },
         )
         .map_err(|failure| failure.error)?;
-        self.lock().insert_document(&id, kind, doc)?;
+        let signature = self.sign_last_change(&id, &doc)?;
+        self.lock().insert_document(&id, kind, doc, &[signature])?;
         tracing::debug!(document = %id, %kind, "document created");
         Ok(id)
+    }
+
+    /// Signs the last change this device made to a document.
+    fn sign_last_change(&self, id: &DocumentId, doc: &Automerge) -> Result<AuthorSignature, Error> {
+        let change = doc
+            .get_last_local_change()
+            .ok_or(Error::InvalidDocument("the edit made no change"))?;
+        Ok(AuthorSignature {
+            author: self.device_id,
+            seq: change.seq(),
+            signature: ChangeSignature::sign(&self.device, id, change.hash()),
+        })
     }
 
     /// The safety plan of a care plan: from memory if the plan is loaded,
@@ -310,10 +373,33 @@ impl Store {
         refresh_view: bool,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
+        self.edit_checked(
+            id,
+            what,
+            |loaded| check_kind(id, kind, loaded.kind),
+            refresh_view,
+            edit,
+        )
+    }
+
+    /// Runs `check` on the loaded document, then `edit` as one change by
+    /// this device, signed, and persists it with its signature. Refused if
+    /// this device may not write the document.
+    fn edit_checked<R>(
+        &self,
+        id: &DocumentId,
+        what: &'static str,
+        check: impl FnOnce(&Loaded) -> Result<(), Error>,
+        refresh_view: bool,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         let ctx = self.context();
         let mut inner = self.lock();
         let loaded = inner.load(id, self.device_id)?;
-        check_kind(id, kind, loaded.kind)?;
+        check(loaded)?;
+        if !loaded.may_edit(&self.device_id) {
+            return Err(Error::NotAllowed("change this document"));
+        }
         let success = loaded
             .doc
             .transact_with(|_| commit_options(&ctx, what), |tx| edit(tx, &ctx))
@@ -326,7 +412,8 @@ impl Store {
             .get_last_local_change()
             .map(|c| c.raw_bytes().to_vec())
             .ok_or(Error::InvalidDocument("the edit made no change"))?;
-        if let Err(e) = inner.persist(id, &change, refresh_view) {
+        let signature = self.sign_last_change(id, &loaded.doc)?;
+        if let Err(e) = inner.persist(id, &change, refresh_view, &[signature]) {
             inner.docs.remove(id);
             return Err(e);
         }
@@ -372,7 +459,7 @@ impl Store {
             }
             loaded.doc.apply_changes(added)?;
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = inner.persist(&id, &increment, true) {
+            if let Err(e) = inner.persist(&id, &increment, true, &[]) {
                 inner.docs.remove(&id);
                 return Err(e);
             }
@@ -386,7 +473,7 @@ impl Store {
         } else {
             let new_changes = incoming.get_changes(&[]).len();
             let doc = incoming.with_actor(self.device_id.actor());
-            inner.insert_document(&id, header.kind, doc)?;
+            inner.insert_document(&id, header.kind, doc, &[])?;
             tracing::debug!(document = %id, kind = %header.kind, "imported new document");
             Ok(ImportOutcome {
                 id,
@@ -547,15 +634,11 @@ impl Inner {
         if !increments.is_empty() {
             doc::decode_into(&mut doc, &increments).map_err(corrupt)?;
         }
-        Ok(Loaded {
-            doc: doc.with_actor(device.actor()),
-            kind,
-            next_seq: last_seq + 1,
-            pending_changes,
-            pending_bytes: increments.len(),
-            snapshot_bytes,
-            safety_view: None,
-        })
+        let mut loaded = Loaded::new(doc.with_actor(device.actor()), kind, snapshot_bytes);
+        loaded.next_seq = last_seq + 1;
+        loaded.pending_changes = pending_changes;
+        loaded.pending_bytes = increments.len();
+        Ok(loaded)
     }
 
     /// Stores a new document — its sealed header, first snapshot and, for a
@@ -566,6 +649,7 @@ impl Inner {
         id: &DocumentId,
         kind: DocumentKind,
         doc: Automerge,
+        signatures: &[AuthorSignature],
     ) -> Result<(), Error> {
         let saved = doc.save();
         let header = self
@@ -576,6 +660,7 @@ impl Inner {
             DocumentKind::CarePlan => Some(self.seal_view(id, &doc)?),
             _ => None,
         };
+        let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
         let tx = self.conn.transaction()?;
         let clock: i64 = tx.query_row(
             "UPDATE clock SET value = value + 1 RETURNING value",
@@ -593,19 +678,11 @@ impl Inner {
         if let Some((view, _)) = &view {
             write_view(&tx, id, view)?;
         }
+        access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
-        self.docs.insert(
-            *id,
-            Loaded {
-                doc,
-                kind,
-                next_seq: 1,
-                pending_changes: 0,
-                pending_bytes: 0,
-                snapshot_bytes: saved.len(),
-                safety_view: view.map(|(_, plain)| plain),
-            },
-        );
+        let mut loaded = Loaded::new(doc, kind, saved.len());
+        loaded.safety_view = view.map(|(_, plain)| plain);
+        self.docs.insert(*id, loaded);
         Ok(())
     }
 
@@ -650,6 +727,7 @@ impl Inner {
         id: &DocumentId,
         increment: &[u8],
         refresh_view: bool,
+        signatures: &[AuthorSignature],
     ) -> Result<(), Error> {
         let view = match self.docs.get(id) {
             Some(loaded) if refresh_view && loaded.kind == DocumentKind::CarePlan => {
@@ -664,6 +742,7 @@ impl Inner {
             .ok_or_else(|| Error::not_found("document", id))?;
         let seq = loaded.next_seq;
         let sealed = self.sealer.seal(&aad("change", id, Some(seq)), increment)?;
+        let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
         let tx = self.conn.transaction()?;
         if let Some((view, _)) = &view {
             write_view(&tx, id, view)?;
@@ -675,6 +754,7 @@ impl Inner {
             .execute(params![clock, id.as_bytes()])?;
         tx.prepare_cached("INSERT INTO changes (doc_id, seq, blob) VALUES (?1, ?2, ?3)")?
             .execute(params![id.as_bytes(), seq, sealed])?;
+        access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
         if let Some((_, plain)) = view {
             loaded.safety_view = Some(plain);

@@ -13,6 +13,7 @@
 //! | `peers`, `sync_states` | per-peer records and per-(peer, document) sync state, sealed |
 //! | `clock` | the change clock; `documents.clock` is the clock of each document's last change |
 //! | `views` | a sealed, materialised view of a document (the safety plan), updated with each change |
+//! | `signatures` | per (document, author) the sealed signature over the author's latest change; the author's key is the plain column |
 
 use rusqlite::Connection;
 
@@ -71,6 +72,14 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          name   TEXT NOT NULL,
          blob   BLOB NOT NULL,
          PRIMARY KEY (doc_id, name)
+     );",
+    // 5: per document and author, the sealed signature over the author's
+    // latest change (it vouches for the author's earlier changes too).
+    "CREATE TABLE signatures (
+         doc_id BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         author BLOB NOT NULL,
+         blob   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, author)
      );",
 ];
 

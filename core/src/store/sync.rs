@@ -5,16 +5,25 @@
 //! other blob; the plain columns hold only the peer's public key and opaque
 //! document ids.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use automerge::Automerge;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Inner, Store};
 use crate::{
-    DeviceId, DocumentId, Error, doc,
+    DeviceId, DocumentId, Error,
+    access::{self, ChangeSignature, Refusal, WriteRule},
+    doc,
     sync::{self, DocOutcome, Host, PeerDocState, PeerRecord, Session, Step, wire::DocStatus},
 };
+
+/// The outcome for changes that failed verification (logged without
+/// content).
+fn refused(id: &DocumentId, refusal: Refusal) -> DocOutcome {
+    tracing::warn!(document = %id, reason = %refusal, "refused changes from a peer");
+    DocOutcome::Rejected(refusal.status())
+}
 
 /// Which documents a session may exchange with a peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -136,6 +145,7 @@ impl Host for StoreHost<'_> {
         &mut self,
         _peer: &DeviceId,
         id: &DocumentId,
+        signatures: &[ChangeSignature],
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<(R, DocOutcome), Error> {
         if self.inner.exists(id)? {
@@ -145,8 +155,25 @@ impl Host for StoreHost<'_> {
             if loaded.doc.get_heads() == before {
                 return Ok((result, DocOutcome::Unchanged));
             }
+            let keep = match access::verify_changes(
+                id,
+                &loaded.doc,
+                &before,
+                &loaded.statements,
+                signatures,
+                WriteRule::Ever,
+            ) {
+                Ok(keep) => keep,
+                Err(refusal) => {
+                    // Drop the copy that holds the refused changes; the
+                    // document reloads from what was stored.
+                    self.inner.docs.remove(id);
+                    return Ok((result, refused(id, refusal)));
+                }
+            };
+            loaded.refresh_access(Some(id));
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = self.inner.persist(id, &increment, true) {
+            if let Err(e) = self.inner.persist(id, &increment, true, &keep) {
                 self.inner.docs.remove(id);
                 return Err(e);
             }
@@ -166,8 +193,27 @@ impl Host for StoreHost<'_> {
                 return Ok((result, DocOutcome::Rejected(DocStatus::Invalid)));
             }
         };
-        self.inner.insert_document(id, header.kind, fresh)?;
+        let keep = match access::verify_changes(
+            id,
+            &fresh,
+            &[],
+            &BTreeSet::new(),
+            signatures,
+            WriteRule::Ever,
+        ) {
+            Ok(keep) => keep,
+            Err(refusal) => return Ok((result, refused(id, refusal))),
+        };
+        self.inner.insert_document(id, header.kind, fresh, &keep)?;
         Ok((result, DocOutcome::Stored))
+    }
+
+    fn signatures(
+        &mut self,
+        doc: &DocumentId,
+        authors: &BTreeSet<DeviceId>,
+    ) -> Result<Vec<ChangeSignature>, Error> {
+        self.inner.signatures(doc, authors)
     }
 
     fn load_state(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<PeerDocState, Error> {

@@ -37,6 +37,7 @@ fn two_devices_sync_directly_and_converge() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
         .unwrap();
     let first = sync(&a, &b);
@@ -72,6 +73,7 @@ fn the_responder_side_also_starts_sessions() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     sync(&a, &b);
     b.add_safety_item(&plan, SafetyList::WarningSigns, "From B")
         .unwrap();
@@ -110,6 +112,7 @@ fn a_session_cut_off_resumes_and_duplicates_are_harmless() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     sync(&a, &b);
     a.add_safety_item(&plan, SafetyList::WarningSigns, "one")
         .unwrap();

@@ -119,6 +119,7 @@ fn two_replicas_typing_into_meeting_notes_merge_by_character() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     let meeting = a
         .add_meeting(
             &plan,
@@ -154,6 +155,7 @@ fn concurrent_crisis_contact_edits_are_shown_and_resolved() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     let crisis = a
         .add_crisis_contact(&plan, &contact("0808 157 0001"))
         .unwrap();
@@ -569,6 +571,7 @@ fn editing_another_field_does_not_silently_resolve_a_conflict() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     let crisis = a
         .add_crisis_contact(&plan, &contact("0808 157 0001"))
         .unwrap();
@@ -606,6 +609,7 @@ fn the_safety_plan_reads_on_a_cold_start_without_loading_the_plan() {
     let a = open(&dir, "a.db");
     let b = open(&dir, "b.db");
     let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
     a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
         .unwrap();
     let crisis = a

@@ -35,7 +35,7 @@ mod session;
 mod state;
 pub mod wire;
 
-use std::time::Duration;
+use std::{collections::BTreeSet, time::Duration};
 
 use automerge::{Automerge, ChangeHash};
 
@@ -48,7 +48,7 @@ pub mod document {
 pub use session::{Session, Step};
 pub use state::{PeerDocState, PeerRecord};
 
-use crate::{DeviceId, DocumentId};
+use crate::{DeviceId, DocumentId, access::ChangeSignature};
 
 /// The most request/response round trips one session makes before giving
 /// up (the next session resumes where it stopped).
@@ -106,13 +106,25 @@ pub trait Host {
     fn may_sync(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<bool, Self::Error>;
 
     /// Runs `f` on the document (an empty one if the host does not have it)
-    /// and stores whatever `f` added to it, checking a new document first.
+    /// and stores whatever `f` added to it — but only if every new change
+    /// is covered by one of `signatures` (or one the host holds) and its
+    /// author may write; otherwise nothing is stored and the outcome says
+    /// why.
     fn with_document<R>(
         &mut self,
         peer: &DeviceId,
         doc: &DocumentId,
+        signatures: &[ChangeSignature],
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<(R, DocOutcome), Self::Error>;
+
+    /// The signatures this host keeps over the latest changes of these
+    /// authors in the document, to send with changes.
+    fn signatures(
+        &mut self,
+        doc: &DocumentId,
+        authors: &BTreeSet<DeviceId>,
+    ) -> Result<Vec<ChangeSignature>, Self::Error>;
 
     /// The persisted sync state for a peer and document (default if none).
     fn load_state(
@@ -129,6 +141,12 @@ pub trait Host {
         doc: &DocumentId,
         state: &PeerDocState,
     ) -> Result<(), Self::Error>;
+
+    /// Called when an answer or request carries changes of `doc` to the
+    /// peer: the relay server records it in its access log.
+    fn sent(&mut self, _peer: &DeviceId, _doc: &DocumentId) -> Result<(), Self::Error> {
+        Ok(())
+    }
 
     /// The record kept about a peer (default if none).
     fn load_peer(&mut self, peer: &DeviceId) -> Result<PeerRecord, Self::Error>;
@@ -190,6 +208,64 @@ fn generate(
 ) -> Option<automerge::sync::Message> {
     use automerge::sync::SyncDoc;
     guarded(|| doc.generate_sync_message(state)).flatten()
+}
+
+/// A message generated for a document, with what is needed to send it.
+struct Generated {
+    message: automerge::sync::Message,
+    /// The document's heads when the message was generated.
+    heads: Vec<ChangeHash>,
+    /// The authors of the changes the message carries.
+    authors: BTreeSet<DeviceId>,
+}
+
+/// Generates the next message for a document, noting whose changes it
+/// carries (so that their signatures can go with it).
+fn generate_for<H: Host>(
+    host: &mut H,
+    peer: &DeviceId,
+    id: &DocumentId,
+    state: &mut automerge::sync::State,
+) -> Result<Option<Generated>, H::Error> {
+    let (generated, _) = host.with_document(peer, id, &[], |doc| {
+        let sent_before = state.sent_hashes.clone();
+        let message = generate(doc, state)?;
+        let sent: Vec<ChangeHash> = state
+            .sent_hashes
+            .difference(&sent_before)
+            .copied()
+            .collect();
+        Some(Generated {
+            authors: crate::access::authors_of(doc, &sent),
+            heads: doc.get_heads(),
+            message,
+        })
+    })?;
+    Ok(generated)
+}
+
+/// Turns a generated message into a document entry, with the signatures
+/// that cover its changes.
+fn entry_for<H: Host>(
+    host: &mut H,
+    peer: &DeviceId,
+    id: DocumentId,
+    generated: Generated,
+) -> Result<wire::DocEntry, H::Error> {
+    let mut extensions = Vec::new();
+    if !generated.message.changes.is_empty() {
+        host.sent(peer, &id)?;
+    }
+    if !generated.authors.is_empty() {
+        let signatures = host.signatures(&id, &generated.authors)?;
+        extensions.extend(wire::DocEntry::signatures_extension(&signatures));
+    }
+    Ok(wire::DocEntry {
+        id,
+        status: wire::DocStatus::Ok,
+        message: generated.message.encode(),
+        extensions,
+    })
 }
 
 /// Applies an encoded sync message. Returns whether it was well formed.

@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::{
-    DocOutcome, Host, RESPONSE_BUDGET_BYTES, SyncError, generate, receive, session_state,
+    DocOutcome, Host, RESPONSE_BUDGET_BYTES, SyncError, entry_for, generate_for, receive,
+    session_state,
     wire::{Cursor, DocEntry, DocStatus, Request, Response},
 };
 use crate::{DeviceId, DocumentId};
@@ -42,7 +43,11 @@ pub fn respond<H: Host>(
         let mut persisted = host.load_state(peer, &entry.id)?;
         persisted.promote(record.acked_clock);
         let mut state = session_state(&persisted);
-        let (ok, outcome) = host.with_document(peer, &entry.id, |doc| {
+        let Ok(signatures) = entry.signatures() else {
+            statuses.insert(entry.id, DocStatus::Invalid);
+            continue;
+        };
+        let (ok, outcome) = host.with_document(peer, &entry.id, &signatures, |doc| {
             receive(doc, &mut state, &entry.message)
         })?;
         let status = match (ok, outcome) {
@@ -85,7 +90,7 @@ pub fn respond<H: Host>(
             break;
         }
         let status = statuses.get(&id).copied().unwrap_or(DocStatus::Ok);
-        let message = if status == DocStatus::Ok {
+        let entry = if status == DocStatus::Ok {
             let (mut persisted, mut state) = match states.remove(&id) {
                 Some(pair) => pair,
                 None => {
@@ -95,28 +100,27 @@ pub fn respond<H: Host>(
                     (persisted, state)
                 }
             };
-            let (generated, _) = host.with_document(peer, &id, |doc| {
-                (generate(doc, &mut state), doc.get_heads())
-            })?;
-            let (message, heads) = generated;
-            if message.as_ref().is_some_and(|m| !m.changes.is_empty()) {
-                persisted.sent = Some((u64::MAX, heads));
+            let generated = generate_for(host, peer, &id, &mut state)?;
+            if let Some(generated) = &generated
+                && !generated.message.changes.is_empty()
+            {
+                persisted.sent = Some((u64::MAX, generated.heads.clone()));
             }
             to_store.push((id, persisted));
-            message.map(|m| m.encode()).unwrap_or_default()
+            match generated {
+                Some(generated) => entry_for(host, peer, id, generated)?,
+                None => continue,
+            }
         } else {
-            Vec::new()
+            DocEntry {
+                id,
+                status,
+                message: Vec::new(),
+                extensions: Vec::new(),
+            }
         };
-        if message.is_empty() && status == DocStatus::Ok {
-            continue;
-        }
-        size += message.len() + 32;
-        docs.push(DocEntry {
-            id,
-            status,
-            message,
-            extensions: Vec::new(),
-        });
+        size += entry.message.len() + 32;
+        docs.push(entry);
     }
     // What was sent counts as received once the peer returns this cursor.
     for (id, mut persisted) in to_store {

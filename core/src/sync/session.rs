@@ -11,7 +11,7 @@ use automerge::sync::State;
 
 use super::{
     DocOutcome, Host, MAX_ROUNDS, PeerRecord, RESPONSE_BUDGET_BYTES, SyncError, SyncReport,
-    generate, receive, session_state,
+    entry_for, generate_for, receive, session_state,
     wire::{DocEntry, DocStatus, Request, Response},
     worth_sending,
 };
@@ -81,19 +81,14 @@ impl Session {
                 continue;
             }
             let mut state = session_state(&host.load_state(&self.peer, &id)?);
-            let (message, _) =
-                host.with_document(&self.peer, &id, |doc| generate(doc, &mut state))?;
             // Only documents with changes the peer may lack are worth a message
             // now; the peer's answer covers everything else.
-            if let Some(message) = message.filter(|m| !m.changes.is_empty()) {
-                let message = message.encode();
-                size += message.len();
-                docs.push(DocEntry {
-                    id,
-                    status: DocStatus::Ok,
-                    message,
-                    extensions: Vec::new(),
-                });
+            if let Some(generated) = generate_for(host, &self.peer, &id, &mut state)?
+                .filter(|g| !g.message.changes.is_empty())
+            {
+                let entry = entry_for(host, &self.peer, id, generated)?;
+                size += entry.message.len();
+                docs.push(entry);
                 self.states.insert(id, state);
             }
         }
@@ -139,7 +134,11 @@ impl Session {
                 None => session_state(&host.load_state(&peer, &entry.id)?),
             };
             let mut state = state;
-            let (ok, outcome) = host.with_document(&peer, &entry.id, |doc| {
+            let Ok(signatures) = entry.signatures() else {
+                tracing::warn!(document = %entry.id, "peer sent malformed signatures");
+                continue;
+            };
+            let (ok, outcome) = host.with_document(&peer, &entry.id, &signatures, |doc| {
                 receive(doc, &mut state, &entry.message)
             })?;
             if !ok {
@@ -170,17 +169,10 @@ impl Session {
             let Some(mut state) = self.states.remove(&id) else {
                 continue;
             };
-            let (message, _) = host.with_document(&peer, &id, |doc| {
-                let heads = doc.get_heads();
-                generate(doc, &mut state).filter(|m| worth_sending(m, &state, &heads))
-            })?;
-            if let Some(message) = message {
-                docs.push(DocEntry {
-                    id,
-                    status: DocStatus::Ok,
-                    message: message.encode(),
-                    extensions: Vec::new(),
-                });
+            let generated = generate_for(host, &peer, &id, &mut state)?
+                .filter(|g| worth_sending(&g.message, &state, &g.heads));
+            if let Some(generated) = generated {
+                docs.push(entry_for(host, &self.peer, id, generated)?);
             }
             self.states.insert(id, state);
         }

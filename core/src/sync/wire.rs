@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::DocumentId;
+use crate::{DocumentId, access::ChangeSignature};
 
 /// The magic bytes that start every frame.
 pub const MAGIC: &[u8; 3] = b"LYN";
@@ -23,6 +23,14 @@ pub const MAX_FRAME_BYTES: usize = 32 * 1024 * 1024;
 pub const MAX_DOCUMENTS: usize = 10_000;
 /// The most extensions on one document entry or frame.
 pub const MAX_EXTENSIONS: usize = 64;
+
+/// Document-entry extension: the change signatures that cover the changes
+/// in the entry's message (optional, so a peer that does not check
+/// signatures may skip it). Payload: a count, then per signature the
+/// 32-byte change hash and the 64-byte Ed25519 signature.
+pub const EXT_SIGNATURES: u64 = 2;
+/// The most signatures in one [`EXT_SIGNATURES`] extension.
+pub const MAX_SIGNATURES: usize = 4096;
 
 const FRAME_REQUEST: u8 = 1;
 const FRAME_RESPONSE: u8 = 2;
@@ -61,6 +69,9 @@ pub enum DocStatus {
     NotAllowed,
     /// Too large for the responder's limits; nothing was stored.
     TooLarge,
+    /// A change's signature was missing or did not verify; nothing was
+    /// stored.
+    Unsigned,
 }
 
 impl DocStatus {
@@ -70,6 +81,7 @@ impl DocStatus {
             Self::Invalid => 1,
             Self::NotAllowed => 2,
             Self::TooLarge => 3,
+            Self::Unsigned => 4,
         }
     }
 
@@ -79,6 +91,7 @@ impl DocStatus {
             1 => Self::Invalid,
             2 => Self::NotAllowed,
             3 => Self::TooLarge,
+            4 => Self::Unsigned,
             _ => return Err(WireError::Malformed("unknown document status")),
         })
     }
@@ -95,8 +108,44 @@ pub struct DocEntry {
     pub status: DocStatus,
     /// An encoded `automerge::sync::Message`, or empty.
     pub message: Vec<u8>,
-    /// Extensions (none in protocol version 1).
+    /// Extensions: [`EXT_SIGNATURES`]; unknown optional ones are kept.
     pub extensions: Vec<Extension>,
+}
+
+impl DocEntry {
+    /// The change signatures the entry carries. A malformed extension is
+    /// an error; none is an empty list.
+    pub fn signatures(&self) -> Result<Vec<ChangeSignature>, WireError> {
+        let mut out = Vec::new();
+        for ext in self.extensions.iter().filter(|e| e.kind == EXT_SIGNATURES) {
+            let mut r = Reader(&ext.data);
+            let n = r.len(MAX_SIGNATURES, "signatures")?;
+            for _ in 0..n {
+                let hash = automerge::ChangeHash(r.array::<32>()?);
+                let signature = r.array::<64>()?;
+                out.push(ChangeSignature { hash, signature });
+            }
+            r.finish()?;
+        }
+        Ok(out)
+    }
+
+    /// The extension carrying `signatures`, or none for an empty list.
+    pub fn signatures_extension(signatures: &[ChangeSignature]) -> Option<Extension> {
+        if signatures.is_empty() {
+            return None;
+        }
+        let mut w = Writer(Vec::with_capacity(2 + signatures.len() * 96));
+        w.uint(signatures.len() as u64);
+        for s in signatures {
+            w.0.extend_from_slice(&s.hash.0);
+            w.0.extend_from_slice(&s.signature);
+        }
+        Some(Extension {
+            kind: EXT_SIGNATURES,
+            data: w.0,
+        })
+    }
 }
 
 /// A request from the initiator of a session.
@@ -339,8 +388,8 @@ impl<'a> Reader<'a> {
         for _ in 0..n {
             let kind = self.uint()?;
             let data = self.bytes()?;
-            // Version 1 defines no extensions: skip unknown optional ones,
-            // refuse unknown critical ones.
+            // Keep optional ones (the caller reads the types it knows);
+            // refuse critical ones, of which version 1 defines none.
             if kind % 2 == 1 {
                 return Err(WireError::UnknownCriticalExtension(kind));
             }

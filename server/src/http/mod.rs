@@ -5,11 +5,14 @@
 //! | `GET /v1/health` | 200 `{"status":"ok","protocol":1}` |
 //! | `POST /v1/enroll` | enrols a device with an invite code (`enroll.rs`) |
 //! | `POST /v1/sync` | one signed sync request frame in, one response frame out (`sync.rs`) |
+//! | `GET /v1/documents/{id}/access-log` | a document's access log, for its admins (`access_log.rs`) |
 //!
 //! Anything else is 404 `not_found`, a known path with another method 405
 //! `method_not_allowed`, both with JSON bodies like every error
 //! ([`ApiError`]). Handlers run storage calls in `spawn_blocking`.
 
+mod access_log;
+mod authenticate;
 mod enroll;
 mod error;
 mod sync;
@@ -22,6 +25,7 @@ use axum::{
     routing::{get, post},
 };
 
+pub use access_log::{AccessLogEntry, AccessLogResponse};
 pub use enroll::{EnrollRequest, EnrollResponse};
 pub use error::{ApiError, status_for};
 
@@ -55,6 +59,7 @@ pub fn router(store: Arc<dyn ServerStore>, limits: Limits) -> Router {
             "/v1/sync",
             post(sync::sync).layer(DefaultBodyLimit::max(limits.max_body_bytes)),
         )
+        .route("/v1/documents/{id}/access-log", get(access_log::access_log))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

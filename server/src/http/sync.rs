@@ -26,15 +26,8 @@ use axum::{
 };
 use lynchpin_core::sync::wire::{self, ErrorCode};
 
-use super::{ApiError, AppState, blocking};
-use crate::{
-    auth::{AuthError, Claims},
-    now_ms, short_id,
-};
-
-fn unauthorized(error: AuthError) -> ApiError {
-    ApiError::protocol(ErrorCode::Unauthorized, error.public_message())
-}
+use super::{ApiError, AppState, authenticate, blocking};
+use crate::{now_ms, short_id};
 
 pub(super) async fn sync(
     State(state): State<AppState>,
@@ -45,49 +38,13 @@ pub(super) async fn sync(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let body = body.map_err(|rejection| ApiError::body(&rejection))?;
-    let claims = Claims::from_headers(&headers).map_err(|e| {
-        tracing::info!(reason = %e, "sync request refused");
-        unauthorized(e)
-    })?;
+    let claims = authenticate::claims(&headers)?;
     let device = claims.device;
     let now = now_ms();
-    claims.check_time(now).map_err(|e| {
-        tracing::info!(device = %short_id(&device), reason = %e, "sync request refused");
-        unauthorized(e)
-    })?;
     let path = uri.path().to_owned();
     let request_bytes = body.len();
     let response = blocking(move || {
-        let refuse = |e: AuthError| {
-            // A stranger knocking is routine; a bad signature or a replay for
-            // an enrolled device is worth an operator's attention.
-            if e == AuthError::NotEnrolled {
-                tracing::info!(device = %short_id(&device), reason = %e, "sync request refused");
-            } else {
-                tracing::warn!(device = %short_id(&device), reason = %e, "sync request refused");
-            }
-            unauthorized(e)
-        };
-        let store = &state.store;
-        if !store
-            .is_enrolled(&device)
-            .map_err(|e| ApiError::storage(&e))?
-        {
-            return Err(refuse(AuthError::NotEnrolled));
-        }
-        claims
-            .verify(method.as_str(), &path, &body)
-            .map_err(refuse)?;
-        if !store
-            .record_nonce(&device, &claims.nonce, claims.nonce_expiry_ms(), now)
-            .map_err(|e| ApiError::storage(&e))?
-        {
-            return Err(refuse(AuthError::Replayed));
-        }
-        if let Err(seconds) = state.limiter.check(&device, now) {
-            tracing::info!(device = %short_id(&device), "sync request rate limited");
-            return Err(ApiError::rate_limited(seconds));
-        }
+        authenticate::check(&state, &claims, &method, &path, &body, now)?;
         let request = wire::Request::decode(&body).map_err(|e| ApiError::frame(&e))?;
         if request.docs.len() > state.limits.max_documents_per_request {
             return Err(ApiError::protocol(
@@ -100,8 +57,9 @@ pub(super) async fn sync(
         }
         let documents = request.docs.len();
         drop(request);
-        let response = store
-            .sync(&device, &body)
+        let response = state
+            .store
+            .sync(&device, &body, now)
             .map_err(|e| ApiError::storage(&e))?;
         tracing::info!(
             device = %short_id(&device),

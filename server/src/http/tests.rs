@@ -254,10 +254,82 @@ async fn a_device_enrols_with_an_invite_then_syncs_a_care_plan() {
         .unwrap();
     let pushed = f.sync(&a).await;
     assert_eq!(pushed.documents_sent, 1, "{pushed:?}");
+    // Enrolled but not granted: nothing.
     let c = f.enrolled("c.db");
+    let pulled = f.sync(&c).await;
+    assert_eq!(pulled.documents_received, 0, "{pulled:?}");
+    a.grant(&plan, c.device_id(), lynchpin_core::Role::Reader)
+        .unwrap();
+    f.sync(&a).await;
     let pulled = f.sync(&c).await;
     assert_eq!(pulled.documents_received, 1, "{pulled:?}");
     assert_eq!(c.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
+}
+
+/// A signed GET of a document's access log.
+fn access_log_request(device: &Store, doc: &DocumentId) -> Request<Body> {
+    let path = format!("/v1/documents/{doc}/access-log");
+    let mut builder = Request::get(&path);
+    for (name, value) in sign_request(device.device_key(), "GET", &path, &[], now_ms(), &nonce()) {
+        builder = builder.header(name, value);
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn admins_read_the_access_log_and_no_one_else() {
+    let f = Fixture::new(Limits::default());
+    let owner = f.enrolled("owner.db");
+    let reader = f.enrolled("reader.db");
+    let plan = plan(&owner);
+    owner
+        .grant(&plan, reader.device_id(), lynchpin_core::Role::Reader)
+        .unwrap();
+    f.sync(&owner).await;
+    f.sync(&reader).await;
+
+    let (status, headers, body) = f.call(access_log_request(&owner, &plan)).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+    let log: super::AccessLogResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(log.document, plan.to_string());
+    let entries: Vec<(lynchpin_core::DeviceId, &str)> = log
+        .entries
+        .iter()
+        .map(|e| (e.device, e.action.as_str()))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![(reader.device_id(), "read"), (owner.device_id(), "write")]
+    );
+
+    // A reader, a stranger and a made-up document: 403, the same answer.
+    f.expect_error(
+        access_log_request(&reader, &plan),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let other = plan_id_of_nobody();
+    f.expect_error(
+        access_log_request(&owner, &other),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // Unsigned: 401.
+    f.expect_error(
+        Request::get(format!("/v1/documents/{plan}/access-log"))
+            .body(Body::empty())
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+fn plan_id_of_nobody() -> DocumentId {
+    DocumentId::from_slice(&[7; 16]).unwrap()
 }
 
 #[tokio::test]

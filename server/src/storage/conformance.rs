@@ -21,7 +21,9 @@ use automerge::{
     transaction::Transactable,
 };
 use lynchpin_core::{
-    CarePlanDetails, DeviceId, DocumentId, PlanStatus, SafetyList, Store, StoreKey, SyncScope,
+    CarePlanDetails, DeviceId, DocumentId, PlanStatus, Role, SafetyList, Store, StoreKey,
+    SyncScope,
+    access::ChangeSignature,
     sync::{
         SyncReport,
         wire::{DocEntry, DocStatus, Request, Response},
@@ -29,7 +31,7 @@ use lynchpin_core::{
 };
 use tempfile::TempDir;
 
-use super::{Enrollment, NewInvite, ServerStore, StorageError};
+use super::{AccessAction, Enrollment, NewInvite, ServerStore, StorageError};
 
 /// A place a backend keeps its data, and how to open a store on it.
 pub(crate) trait Backend {
@@ -59,6 +61,9 @@ macro_rules! server_store_conformance {
             new_documents_need_a_valid_header,
             changes_may_not_alter_a_document_header,
             many_changes_stay_readable,
+            documents_reach_only_granted_devices,
+            changes_need_a_writer_and_a_valid_signature,
+            the_access_log_records_reads_and_writes,
         );
     };
     ($backend:ty; $($check:ident),+ $(,)?) => {
@@ -316,9 +321,14 @@ impl TestDevice {
         let id = self.id();
         self.store
             .sync_with(server.server_id(), SyncScope::All, |request| {
-                server.sync(&id, &request)
+                server.sync(&id, &request, NOW)
             })
             .unwrap()
+    }
+
+    /// Gives `other` a role on a document this device administers.
+    fn grant(&self, doc: &DocumentId, other: &Self, role: Role) {
+        self.store.grant(doc, other.id(), role).unwrap();
     }
 
     fn plan(&self) -> DocumentId {
@@ -340,6 +350,7 @@ pub(crate) fn sync_delivers_a_care_plan_between_devices<B: Backend>() {
     let a = TestDevice::new();
     let b = TestDevice::new();
     let plan = a.plan();
+    a.grant(&plan, &b, Role::Writer);
     a.store
         .add_safety_item(&plan, SafetyList::WarningSigns, "Stops answering messages")
         .unwrap();
@@ -379,7 +390,9 @@ pub(crate) fn data_survives_reopening<B: Backend>() {
     let backend = B::create();
     let a = TestDevice::new();
     let b = TestDevice::new();
+    let c = TestDevice::new();
     let plan = a.plan();
+    a.grant(&plan, &b, Role::Reader);
     a.store
         .add_safety_item(&plan, SafetyList::WarningSigns, "Skipping meals")
         .unwrap();
@@ -391,6 +404,7 @@ pub(crate) fn data_survives_reopening<B: Backend>() {
     a.store
         .add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
         .unwrap();
+    a.grant(&plan, &c, Role::Reader);
     {
         let server = backend.open();
         a.sync(&*server);
@@ -402,8 +416,7 @@ pub(crate) fn data_survives_reopening<B: Backend>() {
         b.store.care_plan(&plan).unwrap(),
         a.store.care_plan(&plan).unwrap()
     );
-    // A device new to the reopened server gets everything.
-    let c = TestDevice::new();
+    // A device granted while the server was down gets everything.
     c.sync(&*server);
     assert_eq!(c.store.safety_plan(&plan).unwrap().warning_signs.len(), 2);
 }
@@ -412,7 +425,9 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
     let backend = B::create();
     let server = backend.open();
     let a = TestDevice::new();
+    let b = TestDevice::new();
     let plan = a.plan();
+    a.grant(&plan, &b, Role::Reader);
     let (_session, request) = a
         .store
         .start_sync(server.server_id(), SyncScope::All)
@@ -423,7 +438,7 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
         &request[..request.len() - 1],
         &[request.as_slice(), &[0]].concat(),
     ] {
-        match server.sync(&a.id(), bad) {
+        match server.sync(&a.id(), bad, NOW) {
             Err(StorageError::Frame(_)) => {}
             other => panic!("expected a frame error, got {other:?}"),
         }
@@ -431,18 +446,17 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
     let mut v2 = request.clone();
     v2[3] = 2;
     assert!(matches!(
-        server.sync(&a.id(), &v2),
+        server.sync(&a.id(), &v2, NOW),
         Err(StorageError::Frame(
             lynchpin_core::sync::wire::WireError::UnsupportedVersion { found: 2 }
         ))
     ));
     // None of that stored the plan: another device finds nothing.
-    let b = TestDevice::new();
     let pulled = b.sync(&*server);
     assert_eq!(pulled.documents_received, 0, "{pulled:?}");
     assert!(b.store.documents().unwrap().is_empty());
     // The intact request still works.
-    let response = server.sync(&a.id(), &request).unwrap();
+    let response = server.sync(&a.id(), &request, NOW).unwrap();
     assert!(Response::decode(&response).is_ok());
     b.sync(&*server);
     assert!(b.store.care_plan(&plan).is_ok());
@@ -463,17 +477,30 @@ fn push_message(doc: &Automerge) -> Vec<u8> {
 }
 
 fn push(server: &dyn ServerStore, from: &DeviceId, id: DocumentId, doc: &Automerge) -> DocStatus {
+    push_signed(server, from, id, doc, &[])
+}
+
+/// [`push`] with change signatures.
+fn push_signed(
+    server: &dyn ServerStore,
+    from: &DeviceId,
+    id: DocumentId,
+    doc: &Automerge,
+    signatures: &[ChangeSignature],
+) -> DocStatus {
     let request = Request {
         cursor: None,
         docs: vec![DocEntry {
             id,
             status: DocStatus::Ok,
             message: push_message(doc),
-            extensions: Vec::new(),
+            extensions: DocEntry::signatures_extension(signatures)
+                .into_iter()
+                .collect(),
         }],
         extensions: Vec::new(),
     };
-    let response = Response::decode(&server.sync(from, &request.encode()).unwrap()).unwrap();
+    let response = Response::decode(&server.sync(from, &request.encode(), NOW).unwrap()).unwrap();
     response
         .docs
         .iter()
@@ -509,14 +536,18 @@ pub(crate) fn new_documents_need_a_valid_header<B: Backend>() {
         }],
         extensions: Vec::new(),
     };
-    let response = Response::decode(&server.sync(&from, &request.encode()).unwrap()).unwrap();
+    let response = Response::decode(&server.sync(&from, &request.encode(), NOW).unwrap()).unwrap();
     assert_eq!(response.docs[0].status, DocStatus::Invalid);
     // Nothing of it was stored.
     let b = TestDevice::new();
+    a.grant(&plan, &b, Role::Reader);
     assert_eq!(b.sync(&*server).documents_received, 0);
     assert!(b.store.documents().unwrap().is_empty());
-    // The same plan under its own id is accepted and relayed.
-    assert_eq!(push(&*server, &from, plan, &real), DocStatus::Ok);
+    // The same plan under its own id, but without its creator's signature,
+    // is refused; signed (as its creator's device sends it) it is accepted
+    // and relayed to the device granted it.
+    assert_eq!(push(&*server, &from, plan, &real), DocStatus::Unsigned);
+    assert_eq!(a.sync(&*server).rejected, Vec::new());
     assert_eq!(b.sync(&*server).documents_received, 1);
     assert_eq!(
         b.store.care_plan(&plan).unwrap(),
@@ -528,7 +559,9 @@ pub(crate) fn changes_may_not_alter_a_document_header<B: Backend>() {
     let backend = B::create();
     let server = backend.open();
     let a = TestDevice::new();
+    let b = TestDevice::new();
     let plan = a.plan();
+    a.grant(&plan, &b, Role::Reader);
     a.sync(&*server);
     // A copy of the plan with one more change that renames it.
     let mut renamed = Automerge::load(&a.store.export(&plan).unwrap()).unwrap();
@@ -542,32 +575,47 @@ pub(crate) fn changes_may_not_alter_a_document_header<B: Backend>() {
             .map(|_| ())
         })
         .unwrap();
-    assert_eq!(
-        push(&*server, &device(1), plan, &renamed),
-        DocStatus::Invalid
-    );
+    assert_eq!(push(&*server, &b.id(), plan, &renamed), DocStatus::Invalid);
     // Retyping it is refused too.
     let mut retyped = Automerge::load(&a.store.export(&plan).unwrap()).unwrap();
     retyped
         .transact(|tx| tx.put(ROOT, "@kind", "journal").map(|_| ()))
         .unwrap();
+    assert_eq!(push(&*server, &b.id(), plan, &retyped), DocStatus::Invalid);
+    // A device without a grant may not send changes to it at all.
     assert_eq!(
         push(&*server, &device(1), plan, &retyped),
-        DocStatus::Invalid
+        DocStatus::NotAllowed
     );
     // Other devices still get the plan as it was.
-    let b = TestDevice::new();
     b.sync(&*server);
     assert_eq!(
         b.store.care_plan(&plan).unwrap(),
         a.store.care_plan(&plan).unwrap()
     );
-    // An ordinary change to the same plan is accepted.
-    let mut edited = Automerge::load(&a.store.export(&plan).unwrap()).unwrap();
+    // An ordinary change to the same plan, signed by its author, is
+    // accepted once the author may write.
+    let mut edited = Automerge::load(&a.store.export(&plan).unwrap())
+        .unwrap()
+        .with_actor(b.id().actor());
     edited
         .transact(|tx| tx.put(ROOT, "extra", "value").map(|_| ()))
         .unwrap();
-    assert_eq!(push(&*server, &device(1), plan, &edited), DocStatus::Ok);
+    let signature = ChangeSignature::sign(
+        b.store.device_key(),
+        &plan,
+        edited.get_last_local_change().unwrap().hash(),
+    );
+    assert_eq!(
+        push_signed(&*server, &b.id(), plan, &edited, &[signature]),
+        DocStatus::NotAllowed
+    );
+    a.grant(&plan, &b, Role::Writer);
+    a.sync(&*server);
+    assert_eq!(
+        push_signed(&*server, &b.id(), plan, &edited, &[signature]),
+        DocStatus::Ok
+    );
 }
 
 pub(crate) fn many_changes_stay_readable<B: Backend>() {
@@ -576,6 +624,7 @@ pub(crate) fn many_changes_stay_readable<B: Backend>() {
     let a = TestDevice::new();
     let b = TestDevice::new();
     let plan = a.plan();
+    a.grant(&plan, &b, Role::Reader);
     // Past the compaction thresholds, one change per session.
     for i in 0..80 {
         a.store
@@ -591,4 +640,169 @@ pub(crate) fn many_changes_stay_readable<B: Backend>() {
         b.store.care_plan(&plan).unwrap(),
         a.store.care_plan(&plan).unwrap()
     );
+}
+
+fn ids(device: &TestDevice) -> Vec<DocumentId> {
+    device
+        .store
+        .documents()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect()
+}
+
+pub(crate) fn documents_reach_only_granted_devices<B: Backend>() {
+    let backend = B::create();
+    let server = backend.open();
+    let young_person = TestDevice::new();
+    let parent = TestDevice::new();
+    let stranger = TestDevice::new();
+    let plan = young_person.plan();
+    let journal = young_person.store.create_journal().unwrap();
+    young_person.grant(&plan, &parent, Role::Reader);
+    young_person.sync(&*server);
+
+    parent.sync(&*server);
+    assert_eq!(ids(&parent), vec![plan]);
+    assert_eq!(
+        server.role(&parent.id(), &plan).unwrap(),
+        Some(Role::Reader)
+    );
+    assert_eq!(server.role(&parent.id(), &journal).unwrap(), None);
+    assert_eq!(
+        server.role(&young_person.id(), &journal).unwrap(),
+        Some(Role::Owner)
+    );
+    stranger.sync(&*server);
+    assert!(ids(&stranger).is_empty());
+
+    // Asking for the journal by id gets nothing either.
+    let request = Request {
+        cursor: None,
+        docs: vec![DocEntry {
+            id: journal,
+            status: DocStatus::Ok,
+            message: push_message(&Automerge::new()),
+            extensions: Vec::new(),
+        }],
+        extensions: Vec::new(),
+    };
+    let response =
+        Response::decode(&server.sync(&parent.id(), &request.encode(), NOW).unwrap()).unwrap();
+    let asked: Vec<&DocEntry> = response.docs.iter().filter(|d| d.id == journal).collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(asked[0].status, DocStatus::NotAllowed);
+    assert!(asked[0].message.is_empty());
+
+    // Revoked: the next sync brings nothing new.
+    young_person.store.revoke(&plan, parent.id()).unwrap();
+    young_person
+        .store
+        .add_safety_item(&plan, SafetyList::WarningSigns, "After the revocation")
+        .unwrap();
+    young_person.sync(&*server);
+    assert_eq!(server.role(&parent.id(), &plan).unwrap(), None);
+    let after = parent.sync(&*server);
+    assert_eq!(after.documents_received, 0, "{after:?}");
+    assert!(
+        parent
+            .store
+            .safety_plan(&plan)
+            .unwrap()
+            .warning_signs
+            .is_empty()
+    );
+}
+
+pub(crate) fn changes_need_a_writer_and_a_valid_signature<B: Backend>() {
+    let backend = B::create();
+    let server = backend.open();
+    let owner = TestDevice::new();
+    let reader = TestDevice::new();
+    let plan = owner.plan();
+    owner.grant(&plan, &reader, Role::Reader);
+    owner.sync(&*server);
+    reader.sync(&*server);
+
+    // The reader's store refuses the edit; a change made around it, though
+    // signed by the reader, is refused by the server.
+    assert!(matches!(
+        reader
+            .store
+            .add_safety_item(&plan, SafetyList::WarningSigns, "by a reader"),
+        Err(lynchpin_core::Error::NotAllowed(_))
+    ));
+    let base = Automerge::load(&reader.store.export(&plan).unwrap()).unwrap();
+    let edit_as = |actor: &DeviceId| {
+        let mut doc = base.fork().with_actor(actor.actor());
+        doc.transact(|tx| tx.put(ROOT, "note", "changed").map(|_| ()))
+            .unwrap();
+        let hash = doc.get_last_local_change().unwrap().hash();
+        (doc, hash)
+    };
+    let (by_reader, hash) = edit_as(&reader.id());
+    let signature = ChangeSignature::sign(reader.store.device_key(), &plan, hash);
+    assert_eq!(
+        push_signed(&*server, &reader.id(), plan, &by_reader, &[signature]),
+        DocStatus::NotAllowed
+    );
+
+    // A change that claims the owner's actor id, signed by another key or
+    // not at all, is refused.
+    let (claimed, hash) = edit_as(&owner.id());
+    let forged = ChangeSignature::sign(reader.store.device_key(), &plan, hash);
+    assert_eq!(
+        push_signed(&*server, &reader.id(), plan, &claimed, &[forged]),
+        DocStatus::Unsigned
+    );
+    assert_eq!(
+        push(&*server, &reader.id(), plan, &claimed),
+        DocStatus::Unsigned
+    );
+    let mut bad = ChangeSignature::sign(owner.store.device_key(), &plan, hash);
+    bad.signature[0] ^= 1;
+    assert_eq!(
+        push_signed(&*server, &reader.id(), plan, &claimed, &[bad]),
+        DocStatus::Unsigned
+    );
+
+    // None of it was stored: the owner gets nothing back.
+    let back = owner.sync(&*server);
+    assert_eq!(back.documents_received, 0, "{back:?}");
+    assert_eq!(
+        Automerge::load(&owner.store.export(&plan).unwrap())
+            .unwrap()
+            .get_heads(),
+        base.get_heads()
+    );
+}
+
+pub(crate) fn the_access_log_records_reads_and_writes<B: Backend>() {
+    let backend = B::create();
+    let server = backend.open();
+    let owner = TestDevice::new();
+    let reader = TestDevice::new();
+    let plan = owner.plan();
+    owner.grant(&plan, &reader, Role::Reader);
+    owner.sync(&*server);
+    reader.sync(&*server);
+    // Nothing new: no read is logged for an idle session.
+    reader.sync(&*server);
+    let log = server.access_log(&plan, 100).unwrap();
+    let actions: Vec<(DeviceId, AccessAction)> = log.iter().map(|r| (r.device, r.action)).collect();
+    assert_eq!(
+        actions,
+        vec![
+            (reader.id(), AccessAction::Read),
+            (owner.id(), AccessAction::Write)
+        ]
+    );
+    assert!(log.iter().all(|r| r.at_ms == NOW));
+    assert!(server.access_log(&plan, 1).unwrap().len() == 1);
+
+    // Retention: entries before the cut-off go, later ones stay.
+    assert_eq!(server.purge_access_log(NOW).unwrap(), 0);
+    assert_eq!(server.purge_access_log(NOW + 1).unwrap(), 2);
+    assert!(server.access_log(&plan, 100).unwrap().is_empty());
 }

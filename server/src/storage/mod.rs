@@ -15,7 +15,7 @@ pub(crate) mod conformance;
 pub mod sqlite;
 
 use lynchpin_core::{
-    DeviceId,
+    DeviceId, DocumentId, Role,
     sync::{SyncError, wire::WireError},
 };
 
@@ -52,6 +52,27 @@ pub struct Purged {
     pub nonces: usize,
     /// Expired invites (used or not: either way they can no longer enrol).
     pub invites: usize,
+}
+
+/// What a device did with a document, as the access log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessAction {
+    /// The server sent the device changes of the document.
+    Read,
+    /// The server stored changes of the document the device sent.
+    Write,
+}
+
+/// One line of a document's access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessRecord {
+    /// The device.
+    pub device: DeviceId,
+    /// What it did.
+    pub action: AccessAction,
+    /// When, unix milliseconds.
+    pub at_ms: u64,
 }
 
 /// The server's storage. Implementations must be safe to share between
@@ -98,10 +119,23 @@ pub trait ServerStore: Send + Sync {
     /// Removes nonces and invites that expired before `now_ms`.
     fn purge_expired(&self, now_ms: u64) -> Result<Purged, StorageError>;
 
-    /// Answers one sync request frame from `peer` with
+    /// Answers one sync request frame from `peer` at `now_ms` with
     /// [`lynchpin_core::sync::respond`], atomically: either everything the
-    /// request changed is stored, or (on any error) nothing is.
-    fn sync(&self, peer: &DeviceId, request: &[u8]) -> Result<Vec<u8>, StorageError>;
+    /// request changed is stored, or (on any error) nothing is. A device
+    /// receives only documents it holds a grant on; changes are stored only
+    /// if signed by authors who may write; every document sent to or
+    /// stored from the device is recorded in the access log.
+    fn sync(&self, peer: &DeviceId, request: &[u8], now_ms: u64) -> Result<Vec<u8>, StorageError>;
+
+    /// A device's role on a document, from the document's grant statements.
+    fn role(&self, device: &DeviceId, doc: &DocumentId) -> Result<Option<Role>, StorageError>;
+
+    /// A document's access log, newest first, at most `limit` entries.
+    fn access_log(&self, doc: &DocumentId, limit: usize)
+    -> Result<Vec<AccessRecord>, StorageError>;
+
+    /// Removes access-log entries made before `before_ms`; returns how many.
+    fn purge_access_log(&self, before_ms: u64) -> Result<usize, StorageError>;
 }
 
 /// What a storage operation can fail with. Messages never contain document

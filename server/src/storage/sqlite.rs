@@ -21,10 +21,12 @@ use std::{
 };
 
 use ed25519_dalek::SigningKey;
-use lynchpin_core::DeviceId;
+use lynchpin_core::{DeviceId, DocumentId, Role};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{Enrollment, NewInvite, Purged, ServerStore, StorageError, db_time};
+use super::{
+    AccessAction, AccessRecord, Enrollment, NewInvite, Purged, ServerStore, StorageError, db_time,
+};
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "lynchpin-server.db";
@@ -339,17 +341,71 @@ impl ServerStore for SqliteStore {
         Ok(Purged { nonces, invites })
     }
 
-    fn sync(&self, peer: &DeviceId, request: &[u8]) -> Result<Vec<u8>, StorageError> {
+    fn sync(&self, peer: &DeviceId, request: &[u8], now_ms: u64) -> Result<Vec<u8>, StorageError> {
         let mut conn = self.lock();
         // One write transaction for the whole request: if anything fails,
         // dropping it rolls back and the request stored nothing.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let response = {
-            let mut host = host::SqliteHost::new(&tx, self.epoch);
+            let mut host = host::SqliteHost::new(&tx, self.epoch, now_ms);
             lynchpin_core::sync::respond(&mut host, peer, request)?
         };
         tx.commit()?;
         Ok(response)
+    }
+
+    fn role(&self, device: &DeviceId, doc: &DocumentId) -> Result<Option<Role>, StorageError> {
+        let code: Option<i64> = self
+            .lock()
+            .prepare_cached("SELECT role FROM access WHERE device_id = ?1 AND doc_id = ?2")?
+            .query_row(params![device.as_bytes(), doc.as_bytes()], |row| row.get(0))
+            .optional()?;
+        code.map(|code| host::role_from_code(code).ok_or(StorageError::Corrupt { what: "role" }))
+            .transpose()
+    }
+
+    fn access_log(
+        &self,
+        doc: &DocumentId,
+        limit: usize,
+    ) -> Result<Vec<AccessRecord>, StorageError> {
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(
+            "SELECT device_id, action, at FROM access_log WHERE doc_id = ?1
+             ORDER BY at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(
+            params![doc.as_bytes(), i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
+                Ok((
+                    row.get::<_, Vec<u8>>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            },
+        )?;
+        let corrupt = || StorageError::Corrupt { what: "access log" };
+        let mut out = Vec::new();
+        for row in rows {
+            let (device, action, at) = row?;
+            out.push(AccessRecord {
+                device: DeviceId::from_slice(&device).ok_or_else(corrupt)?,
+                action: match action {
+                    1 => AccessAction::Read,
+                    2 => AccessAction::Write,
+                    _ => return Err(corrupt()),
+                },
+                at_ms: u64::try_from(at).map_err(|_| corrupt())?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn purge_access_log(&self, before_ms: u64) -> Result<usize, StorageError> {
+        Ok(self
+            .lock()
+            .prepare_cached("DELETE FROM access_log WHERE at < ?1")?
+            .execute([db_time(before_ms)])?)
     }
 }
 

@@ -8,13 +8,18 @@
 //! dropped with it; within a request a small cache saves loading a document
 //! twice (once to apply a device's changes, once to answer).
 //!
-//! Who may sync what is decided in [`Host::may_sync`] and [`Host::changed`].
+//! Who may sync what is decided in [`Host::may_sync`] and [`Host::changed`]
+//! from the `access` table, which mirrors the grant statements inside each
+//! document and is rewritten whenever they change. New changes are stored
+//! only if each is covered by a valid signature of its author and the
+//! author may write the document now ([`WriteRule::Current`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
-use automerge::Automerge;
+use automerge::{Automerge, ChangeHash};
 use lynchpin_core::{
-    DeviceId, DocumentId, DocumentKind,
+    DeviceId, DocumentId, DocumentKind, Role,
+    access::{self, AccessList, AuthorSignature, ChangeSignature, Grant, WriteRule},
     sync::{
         DocOutcome, Host, PeerDocState, PeerRecord,
         document::{decode, decode_into, read_header},
@@ -46,6 +51,41 @@ struct Loaded {
     pending_changes: usize,
     pending_bytes: usize,
     snapshot_bytes: usize,
+    /// The hashes of the grant statements the document holds.
+    statements: BTreeSet<[u8; 32]>,
+}
+
+/// What the access log records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// The server sent the device changes of the document.
+    Read = 1,
+    /// The server stored changes of the document the device sent.
+    Write = 2,
+}
+
+fn statement_hashes(doc: &Automerge) -> BTreeSet<[u8; 32]> {
+    access::statements(doc).iter().map(Grant::hash).collect()
+}
+
+fn role_code(role: Role) -> i64 {
+    match role {
+        Role::Reader => 1,
+        Role::Writer => 2,
+        Role::Admin => 3,
+        Role::Owner => 4,
+    }
+}
+
+/// The role stored in the `access` table.
+pub(crate) fn role_from_code(code: i64) -> Option<Role> {
+    Some(match code {
+        1 => Role::Reader,
+        2 => Role::Writer,
+        3 => Role::Admin,
+        4 => Role::Owner,
+        _ => return None,
+    })
 }
 
 impl Loaded {
@@ -58,6 +98,8 @@ impl Loaded {
 pub(super) struct SqliteHost<'a> {
     conn: &'a Connection,
     epoch: [u8; 16],
+    /// The request's time, for the access log.
+    now_ms: i64,
     cache: HashMap<DocumentId, Loaded>,
     cached_bytes: usize,
 }
@@ -75,10 +117,11 @@ fn db_clock(clock: u64) -> i64 {
 }
 
 impl<'a> SqliteHost<'a> {
-    pub(super) fn new(conn: &'a Connection, epoch: [u8; 16]) -> Self {
+    pub(super) fn new(conn: &'a Connection, epoch: [u8; 16], now_ms: u64) -> Self {
         Self {
             conn,
             epoch,
+            now_ms: crate::storage::db_time(now_ms),
             cache: HashMap::new(),
             cached_bytes: 0,
         }
@@ -141,6 +184,7 @@ impl<'a> SqliteHost<'a> {
             decode_into(&mut doc, &increments).map_err(corrupt("document change"))?;
         }
         Ok(Some(Loaded {
+            statements: statement_hashes(&doc),
             doc,
             kind,
             next_seq: last_seq + 1,
@@ -218,6 +262,67 @@ impl<'a> SqliteHost<'a> {
         Ok(())
     }
 
+    /// Rewrites a document's rows in `access` from its statements.
+    fn write_access(&self, id: &DocumentId, doc: &Automerge) -> Result<(), StorageError> {
+        let list = AccessList::replay(id, &access::statements(doc));
+        self.conn
+            .prepare_cached("DELETE FROM access WHERE doc_id = ?1")?
+            .execute([id.as_bytes()])?;
+        for entry in list.entries() {
+            self.conn
+                .prepare_cached("INSERT INTO access (device_id, doc_id, role) VALUES (?1, ?2, ?3)")?
+                .execute(params![
+                    entry.device.as_bytes(),
+                    id.as_bytes(),
+                    role_code(entry.role)
+                ])?;
+        }
+        Ok(())
+    }
+
+    fn write_signatures(
+        &self,
+        id: &DocumentId,
+        signatures: &[AuthorSignature],
+    ) -> Result<(), StorageError> {
+        for s in signatures {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO signatures (doc_id, author, hash, signature)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (doc_id, author) DO UPDATE
+                     SET hash = excluded.hash, signature = excluded.signature",
+                )?
+                .execute(params![
+                    id.as_bytes(),
+                    s.author.as_bytes(),
+                    s.signature.hash.0.as_slice(),
+                    s.signature.signature.as_slice()
+                ])?;
+        }
+        Ok(())
+    }
+
+    /// Appends to the access log.
+    pub(crate) fn log(
+        &self,
+        device: &DeviceId,
+        id: &DocumentId,
+        action: Action,
+    ) -> Result<(), StorageError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO access_log (doc_id, device_id, action, at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![
+                id.as_bytes(),
+                device.as_bytes(),
+                action as i64,
+                self.now_ms
+            ])?;
+        Ok(())
+    }
+
     fn ensure_peer(&mut self, peer: &DeviceId) -> Result<(), StorageError> {
         self.conn
             .prepare_cached(
@@ -258,19 +363,21 @@ impl Host for SqliteHost<'_> {
 
     fn changed(
         &mut self,
-        _peer: &DeviceId,
+        peer: &DeviceId,
         after: u64,
         upto: u64,
     ) -> Result<Vec<(DocumentId, u64)>, StorageError> {
-        // Every enrolled device receives every document for now. Per-document
-        // grants belong here: join `documents` with the grants of `peer`, so
-        // a device is never even told about a document it may not see.
+        // Only documents the device holds a grant on: it is never even told
+        // about the others.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, clock FROM documents WHERE clock > ?1 AND clock <= ?2 ORDER BY clock",
+            "SELECT d.id, d.clock FROM access a JOIN documents d ON d.id = a.doc_id
+             WHERE a.device_id = ?1 AND d.clock > ?2 AND d.clock <= ?3
+             ORDER BY d.clock",
         )?;
-        let rows = stmt.query_map(params![db_clock(after), db_clock(upto)], |row| {
-            Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?))
-        })?;
+        let rows = stmt.query_map(
+            params![peer.as_bytes(), db_clock(after), db_clock(upto)],
+            |row| Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, i64>(1)?)),
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (id, clock) = row?;
@@ -282,17 +389,30 @@ impl Host for SqliteHost<'_> {
         Ok(out)
     }
 
-    fn may_sync(&mut self, _peer: &DeviceId, _doc: &DocumentId) -> Result<bool, StorageError> {
-        // Every enrolled device may sync every document for now. Per-document
-        // grants belong here (and in `changed`): look up whether `peer` holds
-        // a grant on `doc`, and whether a new document's creator may create it.
-        Ok(true)
+    fn may_sync(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<bool, StorageError> {
+        // A device with a grant, or anyone offering a document the server
+        // does not hold yet: whether its changes are stored is decided by
+        // their signatures and the grants inside it.
+        let granted = self
+            .conn
+            .prepare_cached("SELECT 1 FROM access WHERE device_id = ?1 AND doc_id = ?2")?
+            .exists(params![peer.as_bytes(), doc.as_bytes()])?;
+        if granted {
+            return Ok(true);
+        }
+        let held = self.cache.contains_key(doc)
+            || self
+                .conn
+                .prepare_cached("SELECT 1 FROM documents WHERE id = ?1")?
+                .exists([doc.as_bytes()])?;
+        Ok(!held)
     }
 
     fn with_document<R>(
         &mut self,
-        _peer: &DeviceId,
+        peer: &DeviceId,
         id: &DocumentId,
+        signatures: &[ChangeSignature],
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<(R, DocOutcome), StorageError> {
         if let Some(mut loaded) = self.take(id)? {
@@ -302,14 +422,37 @@ impl Host for SqliteHost<'_> {
                 self.keep(*id, loaded);
                 return Ok((result, DocOutcome::Unchanged));
             }
-            // The changes must not rename or retype the document. The
-            // in-memory copy that holds them is dropped, not cached.
+            // The changes must not rename or retype the document, and each
+            // must be signed by an author who may write it now. The
+            // in-memory copy that holds refused changes is dropped, not
+            // cached.
             if header_matches(&loaded.doc, id, Some(loaded.kind)).is_none() {
                 tracing::warn!("refused changes that alter a document's header");
                 return Ok((result, DocOutcome::Rejected(DocStatus::Invalid)));
             }
+            let keep = match access::verify_changes(
+                id,
+                &loaded.doc,
+                &before,
+                &loaded.statements,
+                signatures,
+                WriteRule::Current,
+            ) {
+                Ok(keep) => keep,
+                Err(refusal) => {
+                    tracing::warn!(reason = %refusal, "refused changes");
+                    return Ok((result, DocOutcome::Rejected(refusal.status())));
+                }
+            };
             let increment = loaded.doc.save_after(&before);
             self.persist(id, &mut loaded, &increment)?;
+            self.write_signatures(id, &keep)?;
+            let statements = statement_hashes(&loaded.doc);
+            if statements != loaded.statements {
+                self.write_access(id, &loaded.doc)?;
+                loaded.statements = statements;
+            }
+            self.log(peer, id, Action::Write)?;
             self.keep(*id, loaded);
             return Ok((result, DocOutcome::Stored));
         }
@@ -318,17 +461,36 @@ impl Host for SqliteHost<'_> {
         if fresh.get_heads().is_empty() {
             return Ok((result, DocOutcome::Unchanged));
         }
-        // A document new to the server must say what it is, and be the
-        // document the device said it was.
+        // A document new to the server must say what it is, be the
+        // document the device said it was, name its creator, and hold only
+        // signed changes by authors who may write it.
         let Some(kind) = header_matches(&fresh, id, None) else {
             tracing::warn!("refused a new document without a valid header");
             return Ok((result, DocOutcome::Rejected(DocStatus::Invalid)));
         };
+        let keep = match access::verify_changes(
+            id,
+            &fresh,
+            &[],
+            &BTreeSet::new(),
+            signatures,
+            WriteRule::Current,
+        ) {
+            Ok(keep) => keep,
+            Err(refusal) => {
+                tracing::warn!(reason = %refusal, "refused a new document");
+                return Ok((result, DocOutcome::Rejected(refusal.status())));
+            }
+        };
         let saved = fresh.save();
         self.insert(id, kind, &saved)?;
+        self.write_signatures(id, &keep)?;
+        self.write_access(id, &fresh)?;
+        self.log(peer, id, Action::Write)?;
         self.keep(
             *id,
             Loaded {
+                statements: statement_hashes(&fresh),
                 doc: fresh,
                 kind,
                 next_seq: 1,
@@ -338,6 +500,38 @@ impl Host for SqliteHost<'_> {
             },
         );
         Ok((result, DocOutcome::Stored))
+    }
+
+    fn signatures(
+        &mut self,
+        doc: &DocumentId,
+        authors: &BTreeSet<DeviceId>,
+    ) -> Result<Vec<ChangeSignature>, StorageError> {
+        let mut out = Vec::with_capacity(authors.len());
+        for author in authors {
+            let row: Option<(Vec<u8>, Vec<u8>)> = self
+                .conn
+                .prepare_cached(
+                    "SELECT hash, signature FROM signatures WHERE doc_id = ?1 AND author = ?2",
+                )?
+                .query_row(params![doc.as_bytes(), author.as_bytes()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()?;
+            let Some((hash, signature)) = row else {
+                continue;
+            };
+            let corrupt = || StorageError::Corrupt { what: "signature" };
+            out.push(ChangeSignature {
+                hash: ChangeHash::try_from(hash.as_slice()).map_err(|_| corrupt())?,
+                signature: signature.as_slice().try_into().map_err(|_| corrupt())?,
+            });
+        }
+        Ok(out)
+    }
+
+    fn sent(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<(), StorageError> {
+        self.log(peer, doc, Action::Read)
     }
 
     fn load_state(

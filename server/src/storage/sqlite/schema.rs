@@ -17,6 +17,9 @@
 //! | `changes` | increments since the snapshot |
 //! | `clock` | the change clock |
 //! | `peers`, `sync_states` | per-device records and per-(device, document) sync state |
+//! | `access` | each device's current role on each document, from the document's grant statements |
+//! | `signatures` | per (document, author) the signature over the author's latest change |
+//! | `access_log` | which device read (1) or wrote (2) which document, and when |
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -84,6 +87,31 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (peer_id, doc_id)
      );
      CREATE INDEX sync_states_by_document ON sync_states (doc_id);",
+    // 2: who may sync what, the signatures that go with changes, and the
+    // access log.
+    "CREATE TABLE access (
+         device_id BLOB NOT NULL,
+         doc_id    BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         role      INTEGER NOT NULL,
+         PRIMARY KEY (device_id, doc_id)
+     ) WITHOUT ROWID;
+     CREATE INDEX access_by_document ON access (doc_id);
+     CREATE TABLE signatures (
+         doc_id    BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         author    BLOB NOT NULL,
+         hash      BLOB NOT NULL,
+         signature BLOB NOT NULL,
+         PRIMARY KEY (doc_id, author)
+     ) WITHOUT ROWID;
+     CREATE TABLE access_log (
+         id        INTEGER PRIMARY KEY,
+         doc_id    BLOB NOT NULL,
+         device_id BLOB NOT NULL,
+         action    INTEGER NOT NULL,
+         at        INTEGER NOT NULL
+     );
+     CREATE INDEX access_log_by_document ON access_log (doc_id, at);
+     CREATE INDEX access_log_by_time ON access_log (at);",
 ];
 
 /// The schema version this build writes.

@@ -39,7 +39,7 @@ fn device(dir: &TempDir, name: &str) -> lynchpin_core::Store {
     .unwrap()
 }
 
-fn plan(device: &lynchpin_core::Store) -> lynchpin_core::DocumentId {
+fn plan(device: &lynchpin_core::Store) -> DocumentId {
     device
         .create_care_plan(&lynchpin_core::CarePlanDetails {
             subject_name: "Ari".into(),
@@ -63,7 +63,7 @@ fn a_request_that_fails_midway_stores_nothing() {
     let a_id = a.device_id();
     let first = plan(&a);
     a.sync_with(server.server_id(), lynchpin_core::SyncScope::All, |r| {
-        server.sync(&a_id, &r)
+        server.sync(&a_id, &r, crate::now_ms())
     })
     .unwrap();
     assert_eq!(count(&server, "SELECT count(*) FROM documents"), 1);
@@ -88,7 +88,7 @@ fn a_request_that_fails_midway_stores_nothing() {
         .collect();
     assert_eq!(order, [second, first]);
     assert!(matches!(
-        server.sync(&a_id, &request),
+        server.sync(&a_id, &request, crate::now_ms()),
         Err(StorageError::Corrupt { what: "sync state" })
     ));
     // The new plan was applied before the failure, and rolled back with it.
@@ -116,7 +116,7 @@ fn increments_are_compacted_into_snapshots() {
         )
         .unwrap();
         a.sync_with(server.server_id(), lynchpin_core::SyncScope::All, |r| {
-            server.sync(&a_id, &r)
+            server.sync(&a_id, &r, crate::now_ms())
         })
         .unwrap();
         most = most.max(count(&server, "SELECT count(*) FROM changes"));
@@ -183,7 +183,7 @@ fn other_databases_are_refused_and_left_alone() {
         SqliteStore::open(&newer),
         Err(OpenError::NewerSchema {
             found: 99,
-            supported: 1
+            supported: 2
         })
     ));
 }
