@@ -8,10 +8,38 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Utc};
+
 use crate::{
-    DeviceId, Error, Store, SyncScope,
+    DeviceId, DocumentId, Error, Store, SyncScope,
     sync::{Step, SyncReport, auth},
 };
+
+/// What a device did with a document, as the server's access log says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessAction {
+    /// The server sent the device changes of the document.
+    Read,
+    /// The server stored changes of the document the device sent.
+    Write,
+}
+
+/// One entry of a document's access log on the server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct AccessLogEntry {
+    /// The device.
+    pub device: DeviceId,
+    /// What it did.
+    pub action: AccessAction,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(serde::Deserialize)]
+struct AccessLogAnswer {
+    entries: Vec<AccessLogEntry>,
+}
 
 /// A relay server this device is enrolled with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +141,7 @@ impl Store {
         let url = endpoint(&server.url, "/v1/sync");
         let (mut session, mut request) = self.start_sync(server.id, SyncScope::All)?;
         loop {
-            let response = self.post_signed(&agent, &url, "/v1/sync", &request)?;
+            let response = self.send_signed(&agent, "POST", &url, "/v1/sync", &request)?;
             match self.continue_sync(&mut session, &response)? {
                 Step::Send(next) => request = next,
                 Step::Done(report) => return Ok(report),
@@ -121,9 +149,38 @@ impl Store {
         }
     }
 
-    fn post_signed(
+    /// Sends one sync request frame (from [`Store::start_sync`] or
+    /// [`Store::continue_sync`]) to the server, signed, and returns its
+    /// answer frame: one step of a session, for apps that drive sessions
+    /// themselves.
+    pub fn exchange(&self, server: &SyncServer, request: &[u8]) -> Result<Vec<u8>, Error> {
+        let url = endpoint(&server.url, "/v1/sync");
+        self.send_signed(&agent(), "POST", &url, "/v1/sync", request)
+    }
+
+    /// A document's access log on the server (which device read or wrote it,
+    /// and when; newest first). Only the document's admins and owners may
+    /// read it: anyone else gets [`Error::ServerRejected`] with status 403.
+    pub fn access_log(
+        &self,
+        server: &SyncServer,
+        document: &DocumentId,
+    ) -> Result<Vec<AccessLogEntry>, Error> {
+        let path = format!("/v1/documents/{document}/access-log");
+        let url = endpoint(&server.url, &path);
+        let body = self.send_signed(&agent(), "GET", &url, &path, &[])?;
+        serde_json::from_slice::<AccessLogAnswer>(&body)
+            .map(|answer| answer.entries)
+            .map_err(|_| Error::ServerRejected {
+                status: 200,
+                code: "malformed_answer".into(),
+            })
+    }
+
+    fn send_signed(
         &self,
         agent: &ureq::Agent,
+        method: &str,
         url: &str,
         path: &str,
         body: &[u8],
@@ -137,17 +194,29 @@ impl Store {
         crate::crypto::fill_random(&mut nonce)?;
         let nonce = hex::encode(nonce);
         let signature = self.device_key().sign(&auth::canonical_request(
-            "POST", path, &timestamp, &nonce, body,
+            method, path, &timestamp, &nonce, body,
         ));
-        let mut response = agent
-            .post(url)
-            .header("content-type", "application/octet-stream")
-            .header(auth::HEADER_DEVICE, self.device_id().to_string())
-            .header(auth::HEADER_TIMESTAMP, timestamp)
-            .header(auth::HEADER_NONCE, nonce)
-            .header(auth::HEADER_SIGNATURE, hex::encode(signature))
-            .send(body)
-            .map_err(transport_error)?;
+        let device = self.device_id().to_string();
+        let signature = hex::encode(signature);
+        let mut response = if method == "GET" {
+            agent
+                .get(url)
+                .header(auth::HEADER_DEVICE, device)
+                .header(auth::HEADER_TIMESTAMP, timestamp)
+                .header(auth::HEADER_NONCE, nonce)
+                .header(auth::HEADER_SIGNATURE, signature)
+                .call()
+        } else {
+            agent
+                .post(url)
+                .header("content-type", "application/octet-stream")
+                .header(auth::HEADER_DEVICE, device)
+                .header(auth::HEADER_TIMESTAMP, timestamp)
+                .header(auth::HEADER_NONCE, nonce)
+                .header(auth::HEADER_SIGNATURE, signature)
+                .send(body)
+        }
+        .map_err(transport_error)?;
         let status = response.status().as_u16();
         let body = read_body(&mut response)?;
         if !(200..300).contains(&status) {

@@ -57,7 +57,7 @@ mod validate;
 
 pub use access::{AccessEntry, Role};
 #[cfg(feature = "client")]
-pub use client::SyncServer;
+pub use client::{AccessAction, AccessLogEntry, SyncServer};
 pub use crypto::{DeviceId, DeviceKey, StoreKey};
 pub use error::{Error, InvalidInput, OpenError, OpenStep, Problem};
 pub use ids::{DocumentId, DocumentKind, InvalidId, ItemId};

@@ -13,7 +13,7 @@ use std::{error::Error, path::PathBuf};
 use chrono::NaiveDate;
 use lynchpin_core::{
     CarePlanDetails, ConflictField, CrisisContactDetails, DocumentId, GoalDetails, GoalLifecycle,
-    MeetingDetails, MeetingText, PlanStatus, SafetyList, Store, StoreKey, TeamMemberDetails,
+    MeetingDetails, MeetingText, PlanStatus, Role, SafetyList, Store, StoreKey, TeamMemberDetails,
     TeamRole, Thrive,
 };
 
@@ -86,6 +86,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         period_end: None,
         next_review: Some(date(2026, 11, 27)),
     })?;
+    // Alex owns their plan beside the coordinator; the psychologist writes.
+    tablet
+        .store
+        .grant(&plan, phone.store.device_id(), Role::Owner)?;
+    tablet
+        .store
+        .grant(&plan, laptop.store.device_id(), Role::Writer)?;
     tablet
         .store
         .set_thrive(&plan, Thrive::GettingHelp, date(2026, 11, 23))?;

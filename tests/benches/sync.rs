@@ -9,9 +9,8 @@
 //!   and syncing at the same moment, round after round, then reconnecting
 //!   at once with nothing changed; once sharing both cores with the server,
 //!   once pinned to one core with the server on the other (when `taskset`
-//!   is available). The relay sends every document to every enrolled device
-//!   (there are no per-document grants yet), so each session also carries
-//!   the other devices' plans;
+//!   is available). Each device is granted only its own plan, so the relay
+//!   sends each device its own plan and nothing else;
 //! - (d), only when asked for (`LYNCHPIN_BENCH_ONLY=d`): the same with all
 //!   200 devices sharing one care plan, so that each session carries one
 //!   document each way; sharing cores only. The plan grows by 200 changes a
@@ -56,7 +55,7 @@ use std::{
 use chrono::NaiveDate;
 use lynchpin_core::{
     CarePlanDetails, CheckInDetails, DocumentId, ItemId, MeetingDetails, MeetingText, PlanStatus,
-    SafetyList, Store, StoreKey, SyncServer, generate, sync::SyncReport,
+    Role, SafetyList, Store, StoreKey, SyncServer, generate, sync::SyncReport,
 };
 use lynchpin_tests::server::{ServerProcess, server_binary};
 use tempfile::TempDir;
@@ -389,8 +388,10 @@ fn reconnect(cfg: &Config) -> Reconnect {
     let relay = ServerProcess::start(server_dir.path());
     println!("(a) server pid {} at {}", relay.pid(), relay.url());
     let a = device(client_dir.path().join("a.db"), &relay);
+    let b = device(client_dir.path().join("b.db"), &relay);
     let mut setup = Vec::new();
 
+    // Device 1 creates every document and lets device 2 write them all.
     let started = Instant::now();
     let plans = cfg.docs / 2;
     let mut shared = None;
@@ -399,10 +400,16 @@ fn reconnect(cfg: &Config) -> Reconnect {
             .store
             .create_care_plan(&plan_details(&format!("Person {i}")))
             .expect("create care plan");
+        a.store
+            .grant(&id, b.store.device_id(), Role::Writer)
+            .expect("grant");
         shared.get_or_insert(id);
     }
     for i in 0..cfg.docs - plans {
         let id = a.store.create_journal().expect("create journal");
+        a.store
+            .grant(&id, b.store.device_id(), Role::Writer)
+            .expect("grant");
         a.store
             .add_check_in(
                 &id,
@@ -425,7 +432,6 @@ fn reconnect(cfg: &Config) -> Reconnect {
     let (report, wall) = a.sync();
     setup.push(("device 1 first upload".into(), report, wall));
 
-    let b = device(client_dir.path().join("b.db"), &relay);
     let (report, wall) = b.sync();
     setup.push(("device 2 first download".into(), report, wall));
     a.sync();
@@ -617,11 +623,21 @@ fn first_sync(cfg: &Config) -> FirstSync {
     let started = Instant::now();
     let id = generate::directory(&publisher.store, 42, cfg.resources).expect("generate");
     let generate_s = started.elapsed().as_secs_f64();
+    // The new devices enrol and are granted the directory before it is
+    // uploaded; `export_len` is the directory as they receive it.
+    let fresh_devices: Vec<Device> = (0..cfg.first_sync_reps)
+        .map(|rep| device(client_dir.path().join(format!("new-{rep}.db")), &relay))
+        .collect();
+    for fresh in &fresh_devices {
+        publisher
+            .store
+            .grant(&id, fresh.store.device_id(), Role::Reader)
+            .expect("grant");
+    }
     let export_len = publisher.store.export(&id).expect("export").len();
     let upload = publisher.sync();
     let mut samples = Vec::new();
-    for rep in 0..cfg.first_sync_reps {
-        let fresh = device(client_dir.path().join(format!("new-{rep}.db")), &relay);
+    for (rep, fresh) in fresh_devices.into_iter().enumerate() {
         let (report, wall) = fresh.sync();
         assert_eq!(report.documents_received, 1, "{report:?}");
         let directory = fresh.store.directory(&id).expect("read directory");
@@ -692,9 +708,8 @@ fn print_first_sync(r: &FirstSync) {
 /// What the devices of (c) share.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Workload {
-    /// Each device has its own care plan. The relay sends every document to
-    /// every enrolled device (there are no per-document grants yet), so each
-    /// device also receives every other device's plan.
+    /// Each device has its own care plan, shared with no one: the relay
+    /// sends each device its own plan only.
     OwnPlans,
     /// All devices share one care plan: one document each way per session.
     OnePlan,
@@ -907,7 +922,15 @@ fn many(cfg: &Config, workload: Workload) -> Many {
     for i in 0..cfg.devices {
         let device = device(client_dir.path().join(format!("device-{i}.db")), &relay);
         let (plan, meeting) = match (workload, members.first()) {
-            (Workload::OnePlan, Some(first)) => (first.plan, first.meeting.clone()),
+            (Workload::OnePlan, Some(first)) => {
+                first
+                    .device
+                    .store
+                    .grant(&first.plan, device.store.device_id(), Role::Writer)
+                    .expect("grant");
+                first.device.sync();
+                (first.plan, first.meeting.clone())
+            }
             _ => {
                 let plan = device
                     .store

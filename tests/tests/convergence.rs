@@ -49,7 +49,7 @@ use chrono::NaiveDate;
 use lynchpin_core::{
     CarePlanDetails, CheckInDetails, ConflictField, ContactField, CrisisContactDetails, DeviceId,
     DocumentId, GoalDetails, GoalLifecycle, ItemId, MeetingDetails, MeetingText, PlanStatus,
-    ResourceRef, SafetyList, SignpostFeedback, Store, StoreKey,
+    ResourceRef, Role, SafetyList, SignpostFeedback, Store, StoreKey,
 };
 use proptest::{
     collection::vec,
@@ -571,6 +571,15 @@ impl World {
             "create care plan",
         )?;
         let journal = ok(stores[0].create_journal(), "create journal")?;
+        // Every replica may write both documents.
+        for other in &stores[1..] {
+            for doc in [&plan, &journal] {
+                ok(
+                    stores[0].grant(doc, other.device_id(), Role::Writer),
+                    "grant",
+                )?;
+            }
+        }
         let devices = stores.iter().map(Store::device_id).collect();
         let mut world = Self {
             _dir: dir,

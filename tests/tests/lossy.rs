@@ -11,7 +11,7 @@
 use std::{cell::RefCell, collections::BTreeSet};
 
 use lynchpin_core::{
-    CarePlanDetails, DeviceId, DocumentId, ItemId, MeetingDetails, MeetingText, PlanStatus,
+    CarePlanDetails, DeviceId, DocumentId, ItemId, MeetingDetails, MeetingText, PlanStatus, Role,
     SafetyList, Store, StoreKey, SyncScope,
 };
 use lynchpin_server::storage::{ServerStore, sqlite::SqliteStore};
@@ -33,7 +33,9 @@ impl Relay {
 
     fn respond(&self, peer: DeviceId, request: &[u8]) -> Result<Vec<u8>, String> {
         match self {
-            Self::Server(server) => server.sync(&peer, request).map_err(|e| e.to_string()),
+            Self::Server(server) => server
+                .sync(&peer, request, lynchpin_server::now_ms())
+                .map_err(|e| e.to_string()),
             Self::Device(store) => store
                 .respond_sync(peer, request, &SyncScope::All)
                 .map_err(|e| e.to_string()),
@@ -132,6 +134,11 @@ fn world(devices: usize, server: bool) -> World {
             },
         )
         .unwrap();
+    for other in &devices[1..] {
+        devices[0]
+            .grant(&plan, other.device_id(), Role::Writer)
+            .unwrap();
+    }
     let world = World {
         _dir: dir,
         relay,

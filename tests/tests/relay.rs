@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use lynchpin_core::{
     CarePlanDetails, CrisisContactDetails, DocumentId, Error, MeetingDetails, MeetingText,
-    PlanStatus, SafetyList, Store, StoreKey, SyncServer,
+    PlanStatus, Role, SafetyList, Store, StoreKey, SyncServer,
 };
 use lynchpin_tests::server::ServerProcess;
 use tempfile::TempDir;
@@ -50,8 +50,18 @@ fn young_person_parent_and_clinician_edit_offline_and_converge() {
     let parent = device(&dir, "parent.db", &relay);
     let clinician = device(&dir, "clinician.db", &relay);
 
-    // The clinician sets the plan up and syncs; the others fetch it.
+    // The clinician, the care coordinator, sets the plan up, makes the young
+    // person an owner beside them and lets the parent write; the others
+    // fetch it.
     let plan = new_plan(&clinician.store);
+    clinician
+        .store
+        .grant(&plan, young_person.store.device_id(), Role::Owner)
+        .unwrap();
+    clinician
+        .store
+        .grant(&plan, parent.store.device_id(), Role::Writer)
+        .unwrap();
     let meeting = clinician
         .store
         .add_meeting(

@@ -7,7 +7,8 @@
 use std::{thread, time::Duration};
 
 use lynchpin_core::{
-    CarePlanDetails, Error, PlanStatus, SafetyList, Store, StoreKey, SyncServer, generate::Rng,
+    CarePlanDetails, Error, PlanStatus, Role, SafetyList, Store, StoreKey, SyncServer,
+    generate::Rng,
 };
 use lynchpin_tests::server::ServerProcess;
 
@@ -32,6 +33,9 @@ fn a_server_killed_mid_session_and_restarted_loses_nothing() {
             period_end: None,
             next_review: None,
         })
+        .unwrap();
+    writer
+        .grant(&plan, reader.device_id(), Role::Reader)
         .unwrap();
     writer.sync(&writer_server).unwrap();
 
