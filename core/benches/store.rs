@@ -19,9 +19,7 @@ use std::{
 };
 
 use chrono::{Days, NaiveDate};
-use criterion::{
-    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
-};
+use criterion::{Criterion, criterion_group, criterion_main};
 use lynchpin_core::{
     DocumentId, DocumentKind, Durability, ItemId, MeetingText, SafetyList, Store, StoreOptions,
 };
@@ -68,17 +66,25 @@ struct Session {
 /// closing and each copy's first edit (which creates the WAL file) are not
 /// timed. `edit` gets the store, the targets and how many edits this copy
 /// has had.
+///
+/// Each criterion sample is the mean of many edits, compactions and WAL
+/// checkpoints included, so criterion's median is close to the mean cost
+/// of an edit. Each edit is also timed on its own, and the distribution of
+/// those times (every timed edit, warm-up included) is printed after
+/// criterion's report: its median is the median edit.
 fn bench_edit(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+    c: &mut Criterion,
+    (durability, group_name): (Durability, &str),
     name: &str,
     (fixture, targets): (&common::Fixture, &Targets),
-    durability: Durability,
     per_copy: u64,
     mut edit: impl FnMut(&Store, &Targets, u64),
 ) {
+    let mut group = c.benchmark_group(group_name);
     let key = common::key();
     let options = StoreOptions { durability };
     let mut session: Option<Session> = None;
+    let mut each = Vec::new();
     group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
@@ -100,11 +106,13 @@ fn bench_edit(
                     }
                 };
                 let n = (iters - done).min(per_copy - current.edits);
-                let started = Instant::now();
                 for k in current.edits..current.edits + n {
+                    let started = Instant::now();
                     edit(&current.store, targets, k);
+                    let took = started.elapsed();
+                    timed += took;
+                    each.push(took);
                 }
-                timed += started.elapsed();
                 done += n;
                 session = Some(Session {
                     edits: current.edits + n,
@@ -114,6 +122,32 @@ fn bench_edit(
             timed
         })
     });
+    group.finish();
+    drop(session);
+    print_distribution(&format!("{group_name}/{name}"), &mut each);
+}
+
+/// Prints the median of single edits with a 95 % confidence interval (the
+/// order statistics of the binomial), the mean and the tail.
+fn print_distribution(what: &str, each: &mut [Duration]) {
+    if each.is_empty() {
+        return;
+    }
+    each.sort_unstable();
+    let n = each.len();
+    let ms = |i: usize| each[i.min(n - 1)].as_secs_f64() * 1e3;
+    let half_width = (1.96 * (n as f64).sqrt() / 2.0).ceil() as usize;
+    let mean = each.iter().sum::<Duration>().as_secs_f64() * 1e3 / n as f64;
+    eprintln!(
+        "{what}: {n} single edits: median {:.3} ms [{:.3}, {:.3}], mean {mean:.3} ms, \
+         p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        ms(n / 2),
+        ms((n / 2).saturating_sub(half_width)),
+        ms(n / 2 + half_width),
+        ms(n * 9 / 10),
+        ms(n * 99 / 100),
+        ms(n - 1),
+    );
 }
 
 /// (a) One local edit, durably stored, on a store holding the two-year plan
@@ -136,10 +170,8 @@ fn edits(c: &mut Criterion, fixture: &common::Fixture) {
     };
     let on = (fixture, &targets);
     let both = |c: &mut Criterion, name: &str, per_copy: u64, edit: fn(&Store, &Targets, u64)| {
-        for (durability, group) in DURABILITIES {
-            let mut group = c.benchmark_group(group);
-            bench_edit(&mut group, name, on, durability, per_copy, edit);
-            group.finish();
+        for durability in DURABILITIES {
+            bench_edit(c, durability, name, on, per_copy, edit);
         }
     };
     both(
