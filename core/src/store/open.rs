@@ -28,7 +28,8 @@ const KEY_CHECK: &[u8] = b"lynchpin store key check v1";
 ///
 /// Whatever the choice, the file is never left corrupt: after a crash of any
 /// kind SQLite recovers it to the last commit that reached the disk, a
-/// consistent state that holds every edit before it and none after.
+/// consistent state that holds every edit before it and none after
+/// (provided the storage keeps the promises of `fsync`, as SQLite assumes).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum Durability {
     /// An edit that returned survives the process being killed *and* the
