@@ -1,12 +1,13 @@
 //! Store timings, with criterion: one durable local edit on a store that
-//! already holds a two-year care plan and a 2,000-resource directory, and a
-//! cold open of that store followed by reading the safety plan.
+//! already holds a two-year care plan and a 2,000-resource directory, with
+//! each [`Durability`] side by side (`edit/full/…`, `edit/process_crash/…`),
+//! and a cold open of that store followed by reading the safety plan.
 //!
 //! Run with `cargo bench -p lynchpin-core --bench store`. The fixture is
-//! generated once (with an fsync on every edit it takes a while); the edit
-//! benchmarks write to copies of it. Set `LYNCHPIN_BENCH_DIR` to put the
-//! files elsewhere (`/dev/shm` takes the disk's fsync out of the timings).
-//! Results and targets are in BENCHMARKS.md at the root of the repository.
+//! generated once; the edit benchmarks write to copies of it. Set
+//! `LYNCHPIN_BENCH_DIR` to put the files elsewhere (`/dev/shm` takes the
+//! disk's fsync out of the timings). Results and targets are in
+//! BENCHMARKS.md at the root of the repository.
 
 #![allow(clippy::print_stderr)]
 
@@ -18,10 +19,10 @@ use std::{
 };
 
 use chrono::{Days, NaiveDate};
-use criterion::{
-    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+use criterion::{Criterion, criterion_group, criterion_main};
+use lynchpin_core::{
+    DocumentId, DocumentKind, Durability, ItemId, MeetingText, SafetyList, Store, StoreOptions,
 };
-use lynchpin_core::{DocumentId, DocumentKind, ItemId, MeetingText, SafetyList, Store};
 use tempfile::TempDir;
 
 /// A copy of the fixture takes at most this many benchmark edits before the
@@ -29,6 +30,19 @@ use tempfile::TempDir;
 /// plan far beyond what a real one holds (5,000 scores on one goal or 5,000
 /// safety-plan items make each further edit slower).
 const EDITS_PER_COPY: u64 = 250;
+/// The same for edits that add a safety-plan item. Every safety-plan edit
+/// rereads the whole safety plan to refresh its stored view, so each item
+/// adds to the cost of the next edit; 250 added items (264 in all, beside
+/// the fixture's 14) would time a safety plan no one has. With 50 (at most
+/// 64 in all, 50 of them in one list) it is still a long one.
+const SAFETY_ITEMS_PER_COPY: u64 = 50;
+
+/// The durabilities timed side by side, with the group each one's edits
+/// are reported in.
+const DURABILITIES: [(Durability, &str); 2] = [
+    (Durability::Full, "edit/full"),
+    (Durability::ProcessCrash, "edit/process_crash"),
+];
 
 /// What the edit benchmarks write to, the same in every copy of the fixture.
 struct Targets {
@@ -47,30 +61,41 @@ struct Session {
 }
 
 /// Times `edit` with criterion, in steady state: edits go to an open copy
-/// of the fixture whose plan is loaded, replaced by a fresh copy every
-/// [`EDITS_PER_COPY`] edits. Copying, opening, loading, closing and each
-/// copy's first edit (which creates the WAL file) are not timed. `edit` gets
-/// the store, the targets and how many edits this copy has had.
+/// of the fixture (opened with `durability`) whose plan is loaded, replaced
+/// by a fresh copy every `per_copy` edits. Copying, opening, loading,
+/// closing and each copy's first edit (which creates the WAL file) are not
+/// timed. `edit` gets the store, the targets and how many edits this copy
+/// has had.
+///
+/// Each criterion sample is the mean of many edits, compactions and WAL
+/// checkpoints included, so criterion's median is close to the mean cost
+/// of an edit. Each edit is also timed on its own, and the distribution of
+/// those times (every timed edit, warm-up included) is printed after
+/// criterion's report: its median is the median edit.
 fn bench_edit(
-    group: &mut BenchmarkGroup<'_, WallTime>,
+    c: &mut Criterion,
+    (durability, group_name): (Durability, &str),
     name: &str,
-    fixture: &common::Fixture,
-    targets: &Targets,
+    (fixture, targets): (&common::Fixture, &Targets),
+    per_copy: u64,
     mut edit: impl FnMut(&Store, &Targets, u64),
 ) {
+    let mut group = c.benchmark_group(group_name);
     let key = common::key();
+    let options = StoreOptions { durability };
     let mut session: Option<Session> = None;
+    let mut each = Vec::new();
     group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut timed = Duration::ZERO;
             let mut done = 0;
             while done < iters {
                 let current = match session.take() {
-                    Some(s) if s.edits < EDITS_PER_COPY => s,
+                    Some(s) if s.edits < per_copy => s,
                     old => {
                         drop(old);
                         let (dir, path) = fixture.copy();
-                        let store = Store::open(&path, &key).expect("open");
+                        let store = Store::open_with(&path, &key, options).expect("open");
                         store.safety_plan(&targets.plan).expect("load the plan");
                         edit(&store, targets, 0);
                         Session {
@@ -80,12 +105,14 @@ fn bench_edit(
                         }
                     }
                 };
-                let n = (iters - done).min(EDITS_PER_COPY - current.edits);
-                let started = Instant::now();
+                let n = (iters - done).min(per_copy - current.edits);
                 for k in current.edits..current.edits + n {
+                    let started = Instant::now();
                     edit(&current.store, targets, k);
+                    let took = started.elapsed();
+                    timed += took;
+                    each.push(took);
                 }
-                timed += started.elapsed();
                 done += n;
                 session = Some(Session {
                     edits: current.edits + n,
@@ -95,11 +122,40 @@ fn bench_edit(
             timed
         })
     });
+    group.finish();
+    drop(session);
+    print_distribution(&format!("{group_name}/{name}"), &mut each);
 }
 
-/// (a) One local edit, durably stored (WAL, synchronous=FULL: each edit
-/// commits with an fsync before the call returns), on a store holding the
-/// two-year plan and the directory.
+/// Prints the median of single edits with a 95 % confidence interval (the
+/// order statistics of the binomial), the mean and the tail.
+fn print_distribution(what: &str, each: &mut [Duration]) {
+    if each.is_empty() {
+        return;
+    }
+    each.sort_unstable();
+    let n = each.len();
+    let ms = |i: usize| each[i.min(n - 1)].as_secs_f64() * 1e3;
+    let half_width = (1.96 * (n as f64).sqrt() / 2.0).ceil() as usize;
+    let mean = each.iter().sum::<Duration>().as_secs_f64() * 1e3 / n as f64;
+    eprintln!(
+        "{what}: {n} single edits: median {:.3} ms [{:.3}, {:.3}], mean {mean:.3} ms, \
+         p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        ms(n / 2),
+        ms((n / 2).saturating_sub(half_width)),
+        ms(n / 2 + half_width),
+        ms(n * 9 / 10),
+        ms(n * 99 / 100),
+        ms(n - 1),
+    );
+}
+
+/// (a) One local edit, durably stored, on a store holding the two-year plan
+/// and the directory: with [`Durability::Full`] each edit commits with an
+/// fsync of the WAL before the call returns; with
+/// [`Durability::ProcessCrash`] it returns once the commit is written.
+/// Each kind of edit is timed in both, one right after the other, so that
+/// the two are measured in the same state of a shared machine.
 fn edits(c: &mut Criterion, fixture: &common::Fixture) {
     let targets = {
         let store = Store::open(&fixture.path, &common::key()).expect("open");
@@ -112,12 +168,16 @@ fn edits(c: &mut Criterion, fixture: &common::Fixture) {
             notes_len: meeting.notes.chars().count(),
         }
     };
-    let mut group = c.benchmark_group("edit");
-    bench_edit(
-        &mut group,
+    let on = (fixture, &targets);
+    let both = |c: &mut Criterion, name: &str, per_copy: u64, edit: fn(&Store, &Targets, u64)| {
+        for durability in DURABILITIES {
+            bench_edit(c, durability, name, on, per_copy, edit);
+        }
+    };
+    both(
+        c,
         "add_safety_item",
-        fixture,
-        &targets,
+        SAFETY_ITEMS_PER_COPY,
         |store, t, _| {
             store
                 .add_safety_item(
@@ -128,51 +188,32 @@ fn edits(c: &mut Criterion, fixture: &common::Fixture) {
                 .expect("add safety item");
         },
     );
-    bench_edit(
-        &mut group,
-        "set_code_word",
-        fixture,
-        &targets,
-        |store, t, k| {
-            let word = ["lighthouse", "pineapple"][(k % 2) as usize];
-            store
-                .set_code_word(&t.plan, Some(black_box(word)))
-                .expect("set code word");
-        },
-    );
-    let start = NaiveDate::from_ymd_opt(2026, 9, 7).expect("date");
-    bench_edit(
-        &mut group,
-        "record_goal_score",
-        fixture,
-        &targets,
-        |store, t, k| {
-            store
-                .record_goal_score(&t.plan, &t.goal, start + Days::new(7 * k), (k % 11) as u8)
-                .expect("record score");
-        },
-    );
+    both(c, "set_code_word", EDITS_PER_COPY, |store, t, k| {
+        let word = ["lighthouse", "pineapple"][(k % 2) as usize];
+        store
+            .set_code_word(&t.plan, Some(black_box(word)))
+            .expect("set code word");
+    });
+    both(c, "record_goal_score", EDITS_PER_COPY, |store, t, k| {
+        let start = NaiveDate::from_ymd_opt(2026, 9, 7).expect("date");
+        store
+            .record_goal_score(&t.plan, &t.goal, start + Days::new(7 * k), (k % 11) as u8)
+            .expect("record score");
+    });
     // Typing at the end of the last meeting's notes, three characters at a
     // time, as the generator types them.
-    bench_edit(
-        &mut group,
-        "splice_meeting_notes",
-        fixture,
-        &targets,
-        |store, t, k| {
-            store
-                .splice_meeting_text(
-                    &t.plan,
-                    &t.meeting,
-                    MeetingText::Notes,
-                    t.notes_len + 3 * k as usize,
-                    0,
-                    black_box("ok "),
-                )
-                .expect("type into notes");
-        },
-    );
-    group.finish();
+    both(c, "splice_meeting_notes", EDITS_PER_COPY, |store, t, k| {
+        store
+            .splice_meeting_text(
+                &t.plan,
+                &t.meeting,
+                MeetingText::Notes,
+                t.notes_len + 3 * k as usize,
+                0,
+                black_box("ok "),
+            )
+            .expect("type into notes");
+    });
 }
 
 /// (b) Cold open of the fixture and reading its safety plan: a new `Store`

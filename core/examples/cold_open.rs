@@ -10,6 +10,10 @@
 //! cargo run --release -p lynchpin-core --example cold_open -- open /tmp/fixture.lynchpin [times]
 //! # print the peak RSS of a process that does nothing (the baseline)
 //! cargo run --release -p lynchpin-core --example cold_open -- baseline
+//! # make 1,000 edits of one kind (safety | code | score | splice) to a copy
+//! # of the fixture, with Durability::Full or ::ProcessCrash (full | process);
+//! # print the median, mean and 90th percentile of one edit
+//! cargo run --release -p lynchpin-core --example cold_open -- edit /tmp/copy.lynchpin code 1000 process
 //! ```
 //!
 //! The store key is the benchmarks' fixed test key.
@@ -18,7 +22,7 @@
 
 use std::{error::Error, path::Path, time::Instant};
 
-use lynchpin_core::{DocumentKind, Store, StoreKey, generate};
+use lynchpin_core::{DocumentKind, Durability, Store, StoreKey, StoreOptions, generate};
 
 /// The benchmarks' seed and fixture sizes (see core/benches/common/mod.rs).
 const SEED: u64 = 2026;
@@ -56,11 +60,21 @@ fn main() -> Result<(), Box<dyn Error>> {
             }
             print_memory()?;
         }
-        ["edit", path, what, times] => edit(Path::new(path), &key, what, times.parse()?)?,
+        ["edit", path, what, times, rest @ ..] => {
+            let durability = match rest {
+                [] | ["full"] => Durability::Full,
+                ["process"] => Durability::ProcessCrash,
+                _ => return Err("durability: full | process".into()),
+            };
+            edit(Path::new(path), &key, what, times.parse()?, durability)?;
+        }
         ["breakdown", path] => breakdown(Path::new(path), &key)?,
         ["baseline"] => print_memory()?,
         _ => {
-            println!("usage: cold_open build PATH | open PATH [TIMES] | breakdown PATH | baseline");
+            println!(
+                "usage: cold_open build PATH | open PATH [TIMES] | \
+                 edit PATH WHAT TIMES [full|process] | breakdown PATH | baseline"
+            );
         }
     }
     Ok(())
@@ -76,9 +90,16 @@ fn open_and_read(path: &Path, key: &StoreKey) -> Result<usize, Box<dyn Error>> {
     Ok(store.safety_plan(&plan.id)?.warning_signs.len())
 }
 
-/// Makes `times` edits of one kind to the care plan, for profiling.
-fn edit(path: &Path, key: &StoreKey, what: &str, times: usize) -> Result<(), Box<dyn Error>> {
-    let store = Store::open(path, key)?;
+/// Makes `times` edits of one kind to the care plan, for profiling, and
+/// prints what one edit took.
+fn edit(
+    path: &Path,
+    key: &StoreKey,
+    what: &str,
+    times: usize,
+    durability: Durability,
+) -> Result<(), Box<dyn Error>> {
+    let store = Store::open_with(path, key, StoreOptions { durability })?;
     let plan = store
         .documents()?
         .into_iter()
@@ -89,8 +110,10 @@ fn edit(path: &Path, key: &StoreKey, what: &str, times: usize) -> Result<(), Box
     let goal = care_plan.goals.first().ok_or("no goal")?.id.clone();
     let meeting = care_plan.meetings.last().ok_or("no meeting")?.id.clone();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 7).ok_or("date")?;
+    let mut each = Vec::with_capacity(times);
     let started = Instant::now();
     for i in 0..times {
+        let edit_started = Instant::now();
         match what {
             "safety" => {
                 store.add_safety_item(
@@ -115,10 +138,15 @@ fn edit(path: &Path, key: &StoreKey, what: &str, times: usize) -> Result<(), Box
             }
             _ => return Err("what: safety | code | score | splice".into()),
         }
+        each.push(edit_started.elapsed().as_secs_f64() * 1e3);
     }
+    let mean = started.elapsed().as_secs_f64() * 1e3 / times as f64;
+    each.sort_by(f64::total_cmp);
+    let at = |q: f64| each.get((each.len() as f64 * q) as usize).copied();
     println!(
-        "{times} edits: {:.3} ms per edit",
-        started.elapsed().as_secs_f64() * 1e3 / times as f64
+        "{times} edits ({durability:?}): median {:.3} ms, mean {mean:.3} ms, p90 {:.3} ms",
+        at(0.5).unwrap_or(f64::NAN),
+        at(0.9).unwrap_or(f64::NAN),
     );
     Ok(())
 }

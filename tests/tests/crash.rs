@@ -1,5 +1,7 @@
 //! Crash safety: an edit that returned `Ok` survives the process being
-//! killed, and the file stays a sound SQLite database.
+//! killed, and the file stays a sound SQLite database — with either
+//! durability: `Durability::Full` (an fsync per edit) and
+//! `Durability::ProcessCrash` (no fsync per edit), one test each.
 //!
 //! The `edit-stream` binary edits a store in a loop and acknowledges each
 //! edit on stdout once the call has returned. This test runs it again and
@@ -15,7 +17,8 @@
 //! `PRAGMA integrity_check` on the file.
 //!
 //! A killed process is not a lost power supply: what it wrote reaches the
-//! disk even if it never synced, so this test says nothing about `fsync`.
+//! disk even if it never synced, so this test says nothing about `fsync`,
+//! and that is why both durabilities must pass it.
 //!
 //! Reading a document back costs about a millisecond per edit in a debug
 //! build, so the stream moves to a fresh care plan and journal (an "epoch")
@@ -25,7 +28,8 @@
 //! whose sealed rows are unchanged reads back unchanged. At the end every
 //! epoch is read back in full again.
 //!
-//! `LYNCHPIN_CRASH_ITERATIONS` raises the number of kills (never below 200).
+//! `LYNCHPIN_CRASH_ITERATIONS` raises the number of kills per test (never
+//! below 200).
 
 #![cfg(unix)]
 #![allow(clippy::print_stderr)]
@@ -40,7 +44,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lynchpin_core::{DocumentId, Store, crypto::SEAL_OVERHEAD, generate::Rng};
+use lynchpin_core::{DocumentId, Durability, Store, crypto::SEAL_OVERHEAD, generate::Rng};
 use lynchpin_tests::{
     edits::{self, Found, Targets},
     key, key_to_hex,
@@ -134,16 +138,26 @@ fn wait_for_a_write(file: &Path) {
     }
 }
 
+/// `edit-stream`'s `--durability` argument.
+fn durability_arg(durability: Durability) -> &'static str {
+    match durability {
+        Durability::Full => "full",
+        Durability::ProcessCrash => "process-crash",
+    }
+}
+
 /// Runs `edit-stream` from edit `first` and kills it as `kill` says.
 /// Returns how many edits it acknowledged.
 fn run_and_kill(
     path: &Path,
     key_hex: &str,
+    durability: Durability,
     first: u64,
     targets: Option<&Targets>,
     kill: Kill,
 ) -> u64 {
     let mut child = Command::new(env!("CARGO_BIN_EXE_edit-stream"))
+        .args(["--durability", durability_arg(durability)])
         .arg(path)
         .arg(key_hex)
         .arg(first.to_string())
@@ -335,12 +349,23 @@ fn increments(conn: &Connection, id: &DocumentId) -> Increments {
 
 #[test]
 fn acknowledged_edits_survive_sigkill_and_the_file_stays_sound() {
+    kill_again_and_again(Durability::Full, 0x1c_2a54);
+}
+
+#[test]
+fn without_an_fsync_per_edit_acknowledged_edits_still_survive_sigkill() {
+    kill_again_and_again(Durability::ProcessCrash, 0x1c_2a55);
+}
+
+/// Kills `edit-stream`, run with `durability`, again and again at moments
+/// drawn from `seed`, and checks the store after each kill.
+fn kill_again_and_again(durability: Durability, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("device.lynchpin");
     let wal = wal_of(&path);
     let key = key(0x5c);
     let key_hex = key_to_hex(&key);
-    let mut rng = Rng::new(0x1c_2a54);
+    let mut rng = Rng::new(seed);
     let iterations = iterations();
 
     // The epoch being edited: its targets once a run has set them up (the
@@ -376,7 +401,7 @@ fn acknowledged_edits_survive_sigkill_and_the_file_stays_sound() {
         } else {
             Kill::random(&mut rng)
         };
-        let acks = run_and_kill(&path, &key_hex, next, targets.as_ref(), kill);
+        let acks = run_and_kill(&path, &key_hex, durability, next, targets.as_ref(), kill);
         expected.acked.extend(next..next + acks);
         let in_flight = next + acks;
         expected.in_flight.insert(in_flight);
@@ -461,7 +486,7 @@ fn acknowledged_edits_survive_sigkill_and_the_file_stays_sound() {
     drop(store);
 
     eprintln!(
-        "crash: {iterations} kills ({aimed} aimed at a compaction) over {epochs} epochs; \
+        "crash ({durability:?}): {iterations} kills ({aimed} aimed at a compaction) over {epochs} epochs; \
          all {acked} acknowledged edits stored; \
          {in_flight_stored} edits stored although killed before their ack \
          ({in_flight_stored_when_aimed} when aimed); {compactions_seen} compactions seen, \

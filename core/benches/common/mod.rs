@@ -16,7 +16,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use lynchpin_core::{DocumentId, Store, StoreKey, generate};
+use lynchpin_core::{DocumentId, Durability, Store, StoreKey, StoreOptions, generate};
 use tempfile::TempDir;
 
 /// The seed every fixture is generated from.
@@ -62,12 +62,17 @@ pub struct Fixture {
 
 /// Generates the fixture: `two_year_plan(SEED, MEETINGS)` and
 /// `directory(SEED, RESOURCES)` in one store, which is then closed (closing
-/// checkpoints the WAL into the database file).
+/// checkpoints the WAL into the database file and syncs it). It is written
+/// with `Durability::ProcessCrash`, without an fsync per edit, which
+/// changes how long it takes and nothing in the file.
 pub fn build_fixture() -> Fixture {
     let dir = temp_dir();
     let path = dir.path().join("fixture.lynchpin");
     let started = Instant::now();
-    let store = Store::open(&path, &key()).expect("open the fixture store");
+    let options = StoreOptions {
+        durability: Durability::ProcessCrash,
+    };
+    let store = Store::open_with(&path, &key(), options).expect("open the fixture store");
     let plan = generate::two_year_plan(&store, SEED, MEETINGS).expect("generate the care plan");
     let directory =
         generate::directory(&store, SEED, RESOURCES).expect("generate the resource directory");

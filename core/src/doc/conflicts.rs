@@ -9,10 +9,13 @@
 
 use automerge::{ObjId, ReadDoc, ScalarValue, Value, transaction::Transactable};
 
-use super::{fields, safety_plan};
+use super::{
+    fields::{self, Entries},
+    safety_plan,
+};
 use crate::{
     DeviceId, Error,
-    model::{Conflict, ConflictField, ConflictValue, ContactField, SafetyList},
+    model::{Conflict, ConflictField, ConflictValue, ContactField},
 };
 
 fn contact_key(field: ContactField) -> &'static str {
@@ -28,29 +31,30 @@ fn contact_key(field: ContactField) -> &'static str {
 
 /// Every safety-critical field with more than one distinct current value.
 pub(crate) fn safety_conflicts<D: ReadDoc>(doc: &D) -> Vec<Conflict> {
-    let Some(safety) = fields::object(
-        doc,
-        &automerge::ROOT,
-        safety_plan::SAFETY,
-        automerge::ObjType::Map,
-    ) else {
-        return Vec::new();
-    };
+    safety_plan::Maps::read(doc).map_or_else(Vec::new, |maps| conflicts_in(doc, &maps))
+}
+
+/// [`safety_conflicts`] over the safety plan's maps, already read. Only the
+/// keys that hold concurrent values are looked at more closely.
+pub(crate) fn conflicts_in<D: ReadDoc>(doc: &D, maps: &safety_plan::Maps) -> Vec<Conflict> {
     let mut found = Vec::new();
-    for &list in SafetyList::ALL {
-        for (item, obj) in safety_plan::items(doc, &safety, list) {
+    for (list, items) in &maps.lists {
+        for (item, obj, entries) in items {
             let Some(item) = item else { continue };
-            if let Some(values) = concurrent_values(doc, &obj, "text") {
+            if let Some(values) = concurrent_values(doc, obj, entries, "text") {
                 found.push(Conflict {
-                    field: ConflictField::SafetyItem { list, item },
+                    field: ConflictField::SafetyItem {
+                        list: *list,
+                        item: item.clone(),
+                    },
                     values,
                 });
             }
         }
     }
-    for (contact, obj) in safety_plan::contacts(doc, &safety) {
+    for (contact, obj, entries) in &maps.contacts {
         for &field in ContactField::ALL {
-            if let Some(values) = concurrent_values(doc, &obj, contact_key(field)) {
+            if let Some(values) = concurrent_values(doc, obj, entries, contact_key(field)) {
                 found.push(Conflict {
                     field: ConflictField::CrisisContact {
                         contact: contact.clone(),
@@ -61,7 +65,8 @@ pub(crate) fn safety_conflicts<D: ReadDoc>(doc: &D) -> Vec<Conflict> {
             }
         }
     }
-    if let Some(values) = concurrent_values(doc, &safety, safety_plan::CODE_WORD) {
+    let (safety, entries) = &maps.safety;
+    if let Some(values) = concurrent_values(doc, safety, entries, safety_plan::CODE_WORD) {
         found.push(Conflict {
             field: ConflictField::CodeWord,
             values,
@@ -70,8 +75,17 @@ pub(crate) fn safety_conflicts<D: ReadDoc>(doc: &D) -> Vec<Conflict> {
     found
 }
 
-/// The distinct values at `key` if there is more than one, the shown one first.
-fn concurrent_values<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<Vec<ConflictValue>> {
+/// The distinct values at `key` of `obj`, whose `entries` were read before,
+/// if there is more than one, the shown one first.
+fn concurrent_values<D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    entries: &Entries,
+    key: &str,
+) -> Option<Vec<ConflictValue>> {
+    if !entries.concurrent(key) {
+        return None;
+    }
     let all = doc.get_all(obj, key).ok()?;
     if all.len() < 2 {
         return None;

@@ -5,8 +5,13 @@
 //! device can always show what it has. Writes skip values that are already
 //! there, so an update touches only what changed and concurrent edits of
 //! different fields never conflict.
+//!
+//! Each `get` searches the document's whole op set, some microseconds on a
+//! two-year care plan; code that reads several fields of one map, or every
+//! item of a list, reads them in one pass instead ([`Entries`],
+//! [`list_maps`], [`item_maps`]).
 
-use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value, ValueRef, transaction::Transactable};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{DeviceId, Error, ItemId, model::Code};
@@ -44,7 +49,11 @@ pub(crate) fn string<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> String {
 
 /// A string field, `None` if missing or null.
 pub(crate) fn opt_string<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<String> {
-    match scalar(doc, obj, key) {
+    as_string(scalar(doc, obj, key).as_ref())
+}
+
+fn as_string(value: Option<&ScalarValue>) -> Option<String> {
+    match value {
         Some(ScalarValue::Str(s)) => Some(s.to_string()),
         _ => None,
     }
@@ -92,7 +101,11 @@ pub(crate) fn small<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str, max: u8) -> Opt
 
 /// A boolean field; false if missing.
 pub(crate) fn boolean<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> bool {
-    matches!(scalar(doc, obj, key), Some(ScalarValue::Boolean(true)))
+    as_true(scalar(doc, obj, key).as_ref())
+}
+
+fn as_true(value: Option<&ScalarValue>) -> bool {
+    matches!(value, Some(ScalarValue::Boolean(true)))
 }
 
 /// A calendar date stored as `YYYY-MM-DD`.
@@ -102,8 +115,12 @@ pub(crate) fn date<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<NaiveD
 
 /// A UTC timestamp (milliseconds since the epoch).
 pub(crate) fn timestamp<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Option<DateTime<Utc>> {
-    match scalar(doc, obj, key)? {
-        ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => DateTime::from_timestamp_millis(ms),
+    as_timestamp(scalar(doc, obj, key).as_ref())
+}
+
+fn as_timestamp(value: Option<&ScalarValue>) -> Option<DateTime<Utc>> {
+    match value? {
+        ScalarValue::Timestamp(ms) | ScalarValue::Int(ms) => DateTime::from_timestamp_millis(*ms),
         _ => None,
     }
 }
@@ -147,25 +164,113 @@ pub(crate) fn codes<D: ReadDoc, C: Code>(doc: &D, obj: &ObjId, key: &str) -> Vec
         .collect()
 }
 
-/// The maps in a list, in list order.
+/// The maps in a list, in list order (one pass over the list).
 pub(crate) fn list_maps<D: ReadDoc>(doc: &D, list: &ObjId) -> Vec<ObjId> {
-    (0..doc.length(list))
-        .filter_map(|i| match doc.get(list, i) {
-            Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
-            _ => None,
-        })
+    doc.list_range(list, ..)
+        .filter(|item| matches!(item.value, ValueRef::Object(ObjType::Map)))
+        .map(|item| item.id())
         .collect()
 }
 
-/// The entries of a map keyed by item id whose values are maps.
+/// The entries of a map keyed by item id whose values are maps (one pass
+/// over the map).
 pub(crate) fn item_maps<D: ReadDoc>(doc: &D, map: &ObjId) -> Vec<(ItemId, ObjId)> {
-    doc.keys(map)
-        .filter_map(|key| {
-            let id = key.parse().ok()?;
-            let obj = object(doc, map, &key, ObjType::Map)?;
-            Some((id, obj))
-        })
+    doc.map_range(map, ..)
+        .filter(|entry| matches!(entry.value, ValueRef::Object(ObjType::Map)))
+        .filter_map(|entry| Some((entry.key.parse().ok()?, entry.id())))
         .collect()
+}
+
+/// The current value at each key of one map, read in one pass: the typed
+/// reads above, for a map whose fields are read together, at the cost of
+/// about one `get` for all of them. Reads as of when it was taken.
+pub(crate) struct Entries(Vec<Entry>);
+
+struct Entry {
+    key: String,
+    /// The value shown (the winner, if values were written concurrently).
+    value: Value<'static>,
+    /// The object's id, if the value is an object.
+    object: Option<ObjId>,
+    /// Whether the key holds more than one value written concurrently.
+    conflict: bool,
+}
+
+impl Entries {
+    /// The entries of the map `obj`; none if it is not a map.
+    pub(crate) fn read<D: ReadDoc>(doc: &D, obj: &ObjId) -> Self {
+        Self(
+            doc.map_range(obj, ..)
+                .map(|entry| Entry {
+                    object: matches!(entry.value, ValueRef::Object(_)).then(|| entry.id()),
+                    key: entry.key.into_owned(),
+                    value: entry.value.into_value(),
+                    conflict: entry.conflict,
+                })
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&Entry> {
+        self.0.iter().find(|entry| entry.key == key)
+    }
+
+    fn scalar(&self, key: &str) -> Option<&ScalarValue> {
+        match &self.get(key)?.value {
+            Value::Scalar(value) => Some(value.as_ref()),
+            Value::Object(_) => None,
+        }
+    }
+
+    /// See [`object`].
+    pub(crate) fn object(&self, key: &str, kind: ObjType) -> Option<ObjId> {
+        let entry = self.get(key)?;
+        match entry.value {
+            Value::Object(found) if found == kind => entry.object.clone(),
+            _ => None,
+        }
+    }
+
+    /// Whether `key` holds more than one value written concurrently (which
+    /// may still all be equal).
+    pub(crate) fn concurrent(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|entry| entry.conflict)
+    }
+
+    /// See [`string`].
+    pub(crate) fn string(&self, key: &str) -> String {
+        self.opt_string(key).unwrap_or_default()
+    }
+
+    /// See [`opt_string`].
+    pub(crate) fn opt_string(&self, key: &str) -> Option<String> {
+        as_string(self.scalar(key))
+    }
+
+    /// See [`boolean`].
+    pub(crate) fn boolean(&self, key: &str) -> bool {
+        as_true(self.scalar(key))
+    }
+
+    /// See [`date`].
+    pub(crate) fn date(&self, key: &str) -> Option<NaiveDate> {
+        self.opt_string(key)?.parse().ok()
+    }
+
+    /// See [`timestamp`].
+    pub(crate) fn timestamp(&self, key: &str) -> Option<DateTime<Utc>> {
+        as_timestamp(self.scalar(key))
+    }
+
+    /// See [`device`].
+    pub(crate) fn device(&self, key: &str) -> Option<DeviceId> {
+        DeviceId::parse(&self.opt_string(key)?)
+    }
+
+    /// See [`item_id`].
+    pub(crate) fn item_id(&self, key: &str) -> Option<ItemId> {
+        self.opt_string(key)?.parse().ok()
+    }
 }
 
 /// Sets a scalar unless the value shown now is already `value`. Writing the

@@ -12,7 +12,11 @@
 
 use automerge::{ObjId, ObjType, ROOT, ReadDoc, transaction::Transactable};
 
-use super::{EditContext, conflicts, fields, sort_by_created};
+use super::{
+    EditContext, conflicts,
+    fields::{self, Entries},
+    sort_by_created,
+};
 use crate::{
     Error, ItemId,
     model::{CrisisContact, CrisisContactDetails, SafetyItem, SafetyList, SafetyPlan},
@@ -36,33 +40,103 @@ fn safety_map<D: ReadDoc>(doc: &D) -> Option<ObjId> {
     fields::object(doc, &ROOT, SAFETY, ObjType::Map)
 }
 
+/// A list's item maps: each one's id (if it has a valid one), object and entries.
+pub(crate) type ListItems = Vec<(Option<ItemId>, ObjId, Entries)>;
+
+/// Every map of the safety plan, each read in one pass: what [`read`] and
+/// `conflicts::safety_conflicts` walk. The store reads the safety plan after
+/// every change to it, to keep its stored view in step, so this is on the
+/// edit path; a `get` per field made that most of an edit's time.
+pub(crate) struct Maps {
+    /// The `safety` map (the lists, the contacts, the code word).
+    pub(crate) safety: (ObjId, Entries),
+    /// Each list's item maps in order, removed ones included, with their ids.
+    pub(crate) lists: Vec<(SafetyList, ListItems)>,
+    /// The crisis-contact maps, ordered by when they were added, removed
+    /// ones included.
+    pub(crate) contacts: Vec<(ItemId, ObjId, Entries)>,
+}
+
+impl Maps {
+    /// `None` if the document has no safety plan.
+    pub(crate) fn read<D: ReadDoc>(doc: &D) -> Option<Self> {
+        let safety = safety_map(doc)?;
+        let entries = Entries::read(doc, &safety);
+        let lists = SafetyList::ALL
+            .iter()
+            .map(|&list| {
+                let items = entries
+                    .object(list.code(), ObjType::List)
+                    .map(|list| {
+                        fields::list_maps(doc, &list)
+                            .into_iter()
+                            .map(|obj| {
+                                let item = Entries::read(doc, &obj);
+                                (item.item_id("id"), obj, item)
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (list, items)
+            })
+            .collect();
+        let contacts = entries
+            .object(CONTACTS, ObjType::Map)
+            .map(|map| {
+                let mut contacts: Vec<_> = fields::item_maps(doc, &map)
+                    .into_iter()
+                    .map(|(id, obj)| {
+                        let contact = Entries::read(doc, &obj);
+                        (contact.timestamp("added_at"), id, (obj, contact))
+                    })
+                    .collect();
+                sort_by_created(&mut contacts);
+                contacts
+                    .into_iter()
+                    .map(|(_, id, (obj, contact))| (id, obj, contact))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Self {
+            safety: (safety, entries),
+            lists,
+            contacts,
+        })
+    }
+}
+
 /// Reads the safety plan, leaving out removed items.
 pub(crate) fn read<D: ReadDoc>(doc: &D) -> SafetyPlan {
     let mut plan = SafetyPlan::default();
-    let Some(safety) = safety_map(doc) else {
+    let Some(maps) = Maps::read(doc) else {
         return plan;
     };
-    for &list in SafetyList::ALL {
-        *plan.list_mut(list) = items(doc, &safety, list)
+    plan.has_conflicts = !conflicts::conflicts_in(doc, &maps).is_empty();
+    plan.code_word = maps
+        .safety
+        .1
+        .opt_string(CODE_WORD)
+        .filter(|w| !w.is_empty());
+    for (list, items) in maps.lists {
+        *plan.list_mut(list) = items
             .into_iter()
-            .filter(|(_, obj)| !fields::boolean(doc, obj, "removed"))
-            .filter_map(|(id, obj)| {
+            .filter(|(_, _, item)| !item.boolean("removed"))
+            .filter_map(|(id, _, item)| {
                 Some(SafetyItem {
                     id: id?,
-                    text: fields::string(doc, &obj, "text"),
-                    added_by: fields::device(doc, &obj, "added_by"),
-                    added_at: fields::timestamp(doc, &obj, "added_at"),
+                    text: item.string("text"),
+                    added_by: item.device("added_by"),
+                    added_at: item.timestamp("added_at"),
                 })
             })
             .collect();
     }
-    plan.crisis_contacts = contacts(doc, &safety)
+    plan.crisis_contacts = maps
+        .contacts
         .into_iter()
-        .filter(|(_, obj)| !fields::boolean(doc, obj, "removed"))
-        .map(|(id, obj)| read_contact(doc, id, &obj))
+        .filter(|(_, _, contact)| !contact.boolean("removed"))
+        .map(|(id, _, contact)| read_contact(id, &contact))
         .collect();
-    plan.code_word = fields::opt_string(doc, &safety, CODE_WORD).filter(|w| !w.is_empty());
-    plan.has_conflicts = !conflicts::safety_conflicts(doc).is_empty();
     plan
 }
 
@@ -81,32 +155,19 @@ pub(crate) fn items<D: ReadDoc>(
         .collect()
 }
 
-/// The crisis-contact maps, ordered by when they were added, removed ones included.
-pub(crate) fn contacts<D: ReadDoc>(doc: &D, safety: &ObjId) -> Vec<(ItemId, ObjId)> {
-    let Some(map) = fields::object(doc, safety, CONTACTS, ObjType::Map) else {
-        return Vec::new();
-    };
-    let mut entries: Vec<_> = fields::item_maps(doc, &map)
-        .into_iter()
-        .map(|(id, obj)| (fields::timestamp(doc, &obj, "added_at"), id, obj))
-        .collect();
-    sort_by_created(&mut entries);
-    entries.into_iter().map(|(_, id, obj)| (id, obj)).collect()
-}
-
-fn read_contact<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> CrisisContact {
+fn read_contact(id: ItemId, contact: &Entries) -> CrisisContact {
     CrisisContact {
         id,
         details: CrisisContactDetails {
-            name: fields::string(doc, obj, "name"),
-            phone: fields::opt_string(doc, obj, "phone"),
-            text_number: fields::opt_string(doc, obj, "text_number"),
-            hours: fields::string(doc, obj, "hours"),
-            region: fields::string(doc, obj, "region"),
-            last_checked: fields::date(doc, obj, "last_checked"),
+            name: contact.string("name"),
+            phone: contact.opt_string("phone"),
+            text_number: contact.opt_string("text_number"),
+            hours: contact.string("hours"),
+            region: contact.string("region"),
+            last_checked: contact.date("last_checked"),
         },
-        added_by: fields::device(doc, obj, "added_by"),
-        added_at: fields::timestamp(doc, obj, "added_at"),
+        added_by: contact.device("added_by"),
+        added_at: contact.timestamp("added_at"),
     }
 }
 

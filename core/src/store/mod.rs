@@ -3,7 +3,8 @@
 //! [`Store::open`] opens (or creates) the file, checks it and the key before
 //! writing anything, migrates the schema and loads the device key. Each edit
 //! is one Automerge transaction — one change, whose actor is this device —
-//! persisted as sealed incremental bytes before the call returns. When a
+//! persisted as sealed incremental bytes before the call returns, as durably
+//! as the store's [`Durability`] says. When a
 //! document's increments grow past a fraction of its size they are compacted
 //! into a snapshot in one SQLite transaction.
 //!
@@ -18,6 +19,7 @@ mod open;
 pub(crate) mod schema;
 mod sync;
 
+pub use open::{Durability, StoreOptions};
 pub use sync::{SyncFailure, SyncScope, SyncSession};
 
 use std::{
@@ -81,6 +83,7 @@ pub struct Store {
 struct Inner {
     conn: Connection,
     sealer: Sealer,
+    durability: Durability,
     docs: HashMap<DocumentId, Loaded>,
 }
 
@@ -159,8 +162,34 @@ impl Store {
     /// Opens the store at `path` with the app's key, creating it if the file
     /// does not exist. See [`OpenError`] for what can go wrong; a failed open
     /// changes nothing on disk.
+    ///
+    /// Every edit is synced to disk before its call returns
+    /// ([`Durability::Full`]); [`Store::open_with`] chooses otherwise.
     pub fn open(path: impl AsRef<Path>, key: &StoreKey) -> Result<Self, OpenError> {
-        Self::from_opened(path.as_ref(), open::open(path.as_ref(), key)?)
+        Self::open_with(path, key, StoreOptions::default())
+    }
+
+    /// [`Store::open`] with options: how durable each edit is when its call
+    /// returns (see [`Durability`] for the trade-off).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), lynchpin_core::OpenError> {
+    /// use lynchpin_core::{Durability, Store, StoreKey, StoreOptions};
+    ///
+    /// let key = StoreKey::new([7; 32]); // from the Keystore or Keychain
+    /// let options = StoreOptions {
+    ///     durability: Durability::ProcessCrash,
+    /// };
+    /// let store = Store::open_with("plans.lynchpin", &key, options)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        key: &StoreKey,
+        options: StoreOptions,
+    ) -> Result<Self, OpenError> {
+        Self::from_opened(path.as_ref(), open::open(path.as_ref(), key, options)?)
     }
 
     /// Opens a store at an older schema version, to test upgrades.
@@ -170,7 +199,10 @@ impl Store {
         key: &StoreKey,
         version: i64,
     ) -> Result<Self, OpenError> {
-        Self::from_opened(path, open::open_at_version(path, key, version)?)
+        Self::from_opened(
+            path,
+            open::open_at_version(path, key, StoreOptions::default(), version)?,
+        )
     }
 
     fn from_opened(path: &Path, opened: open::Opened) -> Result<Self, OpenError> {
@@ -180,6 +212,7 @@ impl Store {
             inner: Mutex::new(Inner {
                 conn: opened.conn,
                 sealer: opened.sealer,
+                durability: opened.durability,
                 docs: HashMap::new(),
             }),
             device: opened.device,
@@ -201,6 +234,11 @@ impl Store {
     /// The path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// What an edit survives once its call has returned, as chosen at open.
+    pub fn durability(&self) -> Durability {
+        self.lock().durability
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -421,10 +459,13 @@ impl Store {
     }
 
     /// The document in Automerge's standard binary format (`save()`), which
-    /// any Automerge implementation can load.
+    /// any Automerge implementation can load. Everything the store holds is
+    /// on disk before the bytes are returned, whatever its [`Durability`].
     pub fn export(&self, id: &DocumentId) -> Result<Vec<u8>, Error> {
         let mut inner = self.lock();
-        Ok(inner.load(id, self.device_id)?.doc.save())
+        let saved = inner.load(id, self.device_id)?.doc.save();
+        inner.sync_to_disk()?;
+        Ok(saved)
     }
 
     /// Merges another device's bytes of a document (a `save()`, or changes
@@ -549,6 +590,33 @@ fn check_kind(id: &DocumentId, expected: DocumentKind, found: DocumentKind) -> R
 }
 
 impl Inner {
+    /// Makes every commit so far durable, before bytes that may carry this
+    /// device's changes leave it. With [`Durability::Full`] they already are.
+    /// With [`Durability::ProcessCrash`] the recent ones may be only in the
+    /// OS's cache: losing a change another device has would let this device
+    /// write a different change under the same Automerge sequence number
+    /// later, and no replica would accept it. A WAL checkpoint syncs the WAL,
+    /// copies it into the database and syncs that (no sync at all if nothing
+    /// is new since the last one).
+    fn sync_to_disk(&self) -> Result<(), Error> {
+        if self.durability == Durability::Full {
+            return Ok(());
+        }
+        let (busy, _, _): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
+        if busy != 0 {
+            // One connection holds the file exclusively: nothing can block it.
+            return Err(Error::Storage(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("WAL checkpoint blocked".into()),
+            )));
+        }
+        Ok(())
+    }
+
     fn open_header(&self, id: &DocumentId, sealed: &[u8]) -> Result<DocumentKind, Error> {
         let plain = self
             .sealer

@@ -5,6 +5,9 @@
 //! given key; a corrupt file, another application's database or a wrong key
 //! is reported and left exactly as it was. Only then are the pragmas that
 //! write (WAL) set, the schema migrated and the device key created.
+//!
+//! Also here: [`StoreOptions`] and the [`Durability`] they choose, which is
+//! SQLite's `synchronous` setting for the rest of the connection.
 
 use std::{path::Path, time::Duration};
 
@@ -19,10 +22,64 @@ use crate::{
 
 const KEY_CHECK: &[u8] = b"lynchpin store key check v1";
 
+/// How much an edit survives once its call has returned. Every edit is one
+/// SQLite transaction in WAL mode; the choice is whether its commit waits for
+/// the disk (`fsync`) before the call returns.
+///
+/// Whatever the choice, the file is never left corrupt: after a crash of any
+/// kind SQLite recovers it to the last commit that reached the disk, a
+/// consistent state that holds every edit before it and none after
+/// (provided the storage keeps the promises of `fsync`, as SQLite assumes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Durability {
+    /// An edit that returned survives the process being killed *and* the
+    /// device losing power or its operating system crashing
+    /// (`synchronous = FULL`: each commit ends with an `fsync` of the WAL).
+    ///
+    /// The cost is one `fsync` per edit, which is most of an edit's time on
+    /// slow storage: 0.2–4 ms on the benchmark machine (BENCHMARKS.md), and
+    /// it varies widely between phones.
+    #[default]
+    Full,
+    /// An edit that returned survives the process being killed or crashing,
+    /// as DESIGN.md promises, but not necessarily a power cut or an operating
+    /// system crash (`synchronous = NORMAL`: a commit is written to the WAL
+    /// but not synced; the WAL is synced when SQLite checkpoints it, about
+    /// every 4 MB of writes, and when the store is closed).
+    ///
+    /// After a power cut the store comes back as it was at some earlier
+    /// moment: the edits made since the WAL was last synced may be gone, all
+    /// of them after a point and none before it. What has left the device
+    /// is never among them: before [`Store::export`](crate::Store::export)
+    /// or a sync call returns bytes to send, the store syncs every commit to
+    /// disk, so a change another device holds is never lost here. (Losing
+    /// one would let this device write a different change under the same
+    /// Automerge sequence number, which no replica would accept.)
+    ProcessCrash,
+}
+
+impl Durability {
+    fn synchronous(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::ProcessCrash => "NORMAL",
+        }
+    }
+}
+
+/// How [`Store::open_with`](crate::Store::open_with) opens a store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct StoreOptions {
+    /// What an edit survives once its call has returned; [`Durability::Full`]
+    /// unless chosen otherwise.
+    pub durability: Durability,
+}
+
 pub(super) struct Opened {
     pub(super) conn: Connection,
     pub(super) sealer: Sealer,
     pub(super) device: DeviceKey,
+    pub(super) durability: Durability,
 }
 
 /// Maps a SQLite error to the open error an app can act on.
@@ -41,8 +98,12 @@ fn meta_aad(name: &str) -> Vec<u8> {
     [b"meta:".as_slice(), name.as_bytes()].concat()
 }
 
-pub(super) fn open(path: &Path, key: &StoreKey) -> Result<Opened, OpenError> {
-    open_at_version(path, key, schema::latest_version())
+pub(super) fn open(
+    path: &Path,
+    key: &StoreKey,
+    options: StoreOptions,
+) -> Result<Opened, OpenError> {
+    open_at_version(path, key, options, schema::latest_version())
 }
 
 /// Opens the store, migrating it to `target` (below the latest only in tests
@@ -50,6 +111,7 @@ pub(super) fn open(path: &Path, key: &StoreKey) -> Result<Opened, OpenError> {
 pub(super) fn open_at_version(
     path: &Path,
     key: &StoreKey,
+    options: StoreOptions,
     target: i64,
 ) -> Result<Opened, OpenError> {
     let mut conn = Connection::open_with_flags(
@@ -113,10 +175,15 @@ pub(super) fn open_at_version(
         .map_err(classify(OpenStep::CheckKey))?;
     }
     let device = load_or_create_device_key(&conn, &sealer)?;
+    // The schema, the key check and the device key were committed with
+    // FULL whatever the choice: a device identity that may have been sent
+    // somewhere is never lost.
+    set_durability(&conn, options.durability)?;
     Ok(Opened {
         conn,
         sealer,
         device,
+        durability: options.durability,
     })
 }
 
@@ -128,7 +195,7 @@ fn set_pragmas(conn: &Connection) -> Result<(), OpenError> {
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(%mode, "WAL journal mode unavailable");
     }
-    // FULL: every commit is on disk (fsync) before an edit call returns.
+    // FULL while opening; `set_durability` sets the store's choice after.
     conn.execute_batch(
         "PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
@@ -136,6 +203,16 @@ fn set_pragmas(conn: &Connection) -> Result<(), OpenError> {
          PRAGMA journal_size_limit = 4194304;",
     )
     .map_err(&step)?;
+    Ok(())
+}
+
+fn set_durability(conn: &Connection, durability: Durability) -> Result<(), OpenError> {
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = {};",
+        durability.synchronous()
+    ))
+    .map_err(classify(OpenStep::OpenFile))?;
+    tracing::debug!(?durability, "store durability set");
     Ok(())
 }
 

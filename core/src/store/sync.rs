@@ -3,7 +3,8 @@
 //!
 //! Sync state (per peer and document) and peer records are sealed like every
 //! other blob; the plain columns hold only the peer's public key and opaque
-//! document ids.
+//! document ids. Every call that returns bytes to send first makes what the
+//! store holds durable (see `Inner::sync_to_disk`).
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -334,6 +335,7 @@ impl Store {
         let mut inner = self.lock();
         let mut host = self.host(&mut inner, &scope);
         let (session, request) = Session::start(&mut host, peer)?;
+        inner.sync_to_disk()?;
         Ok((SyncSession { session, scope }, request))
     }
 
@@ -343,7 +345,11 @@ impl Store {
         let mut inner = self.lock();
         let SyncSession { session, scope } = session;
         let mut host = self.host(&mut inner, scope);
-        session.receive(&mut host, response)
+        let step = session.receive(&mut host, response)?;
+        if let Step::Send(_) = step {
+            inner.sync_to_disk()?;
+        }
+        Ok(step)
     }
 
     /// Answers a request from a peer that started a session with this device
@@ -357,7 +363,9 @@ impl Store {
     ) -> Result<Vec<u8>, Error> {
         let mut inner = self.lock();
         let mut host = self.host(&mut inner, scope);
-        sync::respond(&mut host, &peer, request)
+        let response = sync::respond(&mut host, &peer, request)?;
+        inner.sync_to_disk()?;
+        Ok(response)
     }
 
     /// Runs a whole session with `peer` over `exchange`, a function that

@@ -640,3 +640,93 @@ fn the_safety_plan_reads_on_a_cold_start_without_loading_the_plan() {
         Error::WrongKind { .. }
     ));
 }
+
+fn synchronous(store: &Store) -> i64 {
+    store
+        .lock()
+        .conn
+        .query_row("PRAGMA synchronous", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn durability_is_chosen_at_each_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let process_crash = StoreOptions {
+        durability: Durability::ProcessCrash,
+    };
+    let store = Store::open(&path, &key()).unwrap();
+    assert_eq!(store.durability(), Durability::Full);
+    assert_eq!(synchronous(&store), 2, "FULL");
+    drop(store);
+    let store = Store::open_with(&path, &key(), process_crash).unwrap();
+    assert_eq!(store.durability(), Durability::ProcessCrash);
+    assert_eq!(synchronous(&store), 1, "NORMAL");
+    drop(store);
+    // Not remembered by the file.
+    assert_eq!(synchronous(&Store::open(&path, &key()).unwrap()), 2);
+}
+
+/// A copy of the store's database file without its WAL, opened: what the
+/// file alone holds.
+fn database_file_alone(store: &Store, dir: &TempDir, name: &str) -> Store {
+    let copy = dir.path().join(name);
+    std::fs::copy(store.path(), &copy).unwrap();
+    Store::open(&copy, &key()).unwrap()
+}
+
+/// With `Durability::ProcessCrash` a commit is not synced, so it is in the
+/// WAL only, until a checkpoint. Before bytes leave the device (export, a
+/// sync request or answer) the store checkpoints, which syncs the WAL and
+/// then the database file: afterwards the database file alone holds
+/// everything, and a power cut can no longer take back a change that another
+/// device has.
+#[test]
+fn without_an_fsync_per_edit_nothing_leaves_the_device_before_it_is_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open_with(
+        dir.path().join("a.db"),
+        &key(),
+        StoreOptions {
+            durability: Durability::ProcessCrash,
+        },
+    )
+    .unwrap();
+    let b = open(&dir, "b.db");
+    let items = |store: &Store, plan| store.safety_plan(plan).unwrap().warning_signs.len();
+
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    assert!(
+        database_file_alone(&a, &dir, "1.db")
+            .documents()
+            .unwrap()
+            .is_empty(),
+        "the test needs the new plan to be in the WAL only"
+    );
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    assert_eq!(items(&database_file_alone(&a, &dir, "2.db"), &plan), 0);
+
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    assert_eq!(items(&database_file_alone(&a, &dir, "3.db"), &plan), 0);
+    // A session this device starts and continues.
+    a.sync_with(b.device_id(), SyncScope::All, |request| {
+        assert_eq!(items(&database_file_alone(&a, &dir, "4.db"), &plan), 1);
+        b.respond_sync(a.device_id(), &request, &SyncScope::All)
+    })
+    .unwrap();
+    assert_eq!(items(&b, &plan), 1);
+
+    // A session another device starts, answered here.
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Staying in my room")
+        .unwrap();
+    assert_eq!(items(&database_file_alone(&a, &dir, "5.db"), &plan), 1);
+    let (mut session, request) = b.start_sync(a.device_id(), SyncScope::All).unwrap();
+    let answer = a
+        .respond_sync(b.device_id(), &request, &SyncScope::All)
+        .unwrap();
+    assert_eq!(items(&database_file_alone(&a, &dir, "6.db"), &plan), 2);
+    b.continue_sync(&mut session, &answer).unwrap();
+    assert_eq!(items(&b, &plan), 2);
+}

@@ -1,5 +1,6 @@
-//! `edit-stream STORE KEY_HEX FIRST [PLAN JOURNAL GOAL MEETING NOTES]`:
-//! opens the store at STORE with the 32-byte key given as 64 hex digits and
+//! `edit-stream [--durability full|process-crash] STORE KEY_HEX FIRST [PLAN JOURNAL GOAL MEETING NOTES]`:
+//! opens the store at STORE with the 32-byte key given as 64 hex digits
+//! (with `Durability::Full`, the default, or `Durability::ProcessCrash`) and
 //! makes edits FIRST, FIRST+1, … (see `lynchpin_tests::edits`) until it is
 //! killed, printing `ack N` and flushing stdout after each call returns `Ok`.
 //!
@@ -18,13 +19,14 @@ use std::{
     process::ExitCode,
 };
 
-use lynchpin_core::Store;
+use lynchpin_core::{Durability, Store, StoreOptions};
 use lynchpin_tests::{
     edits::{Editor, Targets},
     key_from_hex,
 };
 
-const USAGE: &str = "usage: edit-stream STORE KEY_HEX FIRST [PLAN JOURNAL GOAL MEETING NOTES]";
+const USAGE: &str = "usage: edit-stream [--durability full|process-crash] \
+                     STORE KEY_HEX FIRST [PLAN JOURNAL GOAL MEETING NOTES]";
 
 fn main() -> ExitCode {
     match run() {
@@ -38,13 +40,24 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [path, key, first, targets @ ..] = args.as_slice() else {
+    let (durability, args) = match args.as_slice() {
+        [flag, mode, rest @ ..] if flag == "--durability" => (
+            match mode.as_str() {
+                "full" => Durability::Full,
+                "process-crash" => Durability::ProcessCrash,
+                _ => return Err(USAGE.into()),
+            },
+            rest,
+        ),
+        args => (Durability::Full, args),
+    };
+    let [path, key, first, targets @ ..] = args else {
         return Err(USAGE.into());
     };
     let key = key_from_hex(key).ok_or("the key must be 64 hex digits")?;
     let first: u64 = first.parse().map_err(|_| USAGE)?;
 
-    let store = Store::open(path, &key)?;
+    let store = Store::open_with(path, &key, StoreOptions { durability })?;
     let mut editor = if targets.is_empty() {
         Editor::open(&store)?
     } else {
