@@ -32,18 +32,13 @@ pub enum SyncScope {
     /// Every document (a relay server decides what each device receives).
     #[default]
     All,
-    /// Only these documents (a direct sync between two devices: share only
-    /// what the other person may see).
+    /// The documents the peer holds a role on, by their grant statements:
+    /// for a direct sync between two devices, so that nothing reaches a
+    /// device it was not shared with.
+    Granted,
+    /// Only these documents, and of them only the ones the peer holds a
+    /// role on.
     Only(HashSet<DocumentId>),
-}
-
-impl SyncScope {
-    fn allows(&self, id: &DocumentId) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(ids) => ids.contains(id),
-        }
-    }
 }
 
 impl From<sync::SyncError> for Error {
@@ -111,7 +106,7 @@ impl Host for StoreHost<'_> {
 
     fn changed(
         &mut self,
-        _peer: &DeviceId,
+        peer: &DeviceId,
         after: u64,
         upto: u64,
     ) -> Result<Vec<(DocumentId, u64)>, Error> {
@@ -131,15 +126,20 @@ impl Host for StoreHost<'_> {
             let id = DocumentId::from_slice(&id).ok_or(Error::Corrupt {
                 what: "document id",
             })?;
-            if self.scope.allows(&id) {
-                out.push((id, u64::try_from(clock).unwrap_or(0)));
+            out.push((id, u64::try_from(clock).unwrap_or(0)));
+        }
+        drop(stmt);
+        let mut allowed = Vec::with_capacity(out.len());
+        for (id, clock) in out {
+            if self.allows(peer, &id)? {
+                allowed.push((id, clock));
             }
         }
-        Ok(out)
+        Ok(allowed)
     }
 
-    fn may_sync(&mut self, _peer: &DeviceId, doc: &DocumentId) -> Result<bool, Error> {
-        Ok(self.scope.allows(doc))
+    fn may_sync(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<bool, Error> {
+        self.allows(peer, doc)
     }
 
     fn with_document<R>(
@@ -295,6 +295,29 @@ impl Host for StoreHost<'_> {
 }
 
 impl StoreHost<'_> {
+    /// Whether the scope lets `doc` be exchanged with `peer`. A document
+    /// this device does not hold is allowed (the peer offers it; its
+    /// changes are checked like any others).
+    fn allows(&mut self, peer: &DeviceId, doc: &DocumentId) -> Result<bool, Error> {
+        let listed = match &self.scope {
+            SyncScope::All => return Ok(true),
+            SyncScope::Granted => true,
+            SyncScope::Only(ids) => ids.contains(doc),
+        };
+        if !listed {
+            return Ok(false);
+        }
+        if !self.inner.exists(doc)? {
+            return Ok(true);
+        }
+        Ok(self
+            .inner
+            .load(doc, self.device)?
+            .access
+            .role(peer)
+            .is_some())
+    }
+
     fn ensure_peer(&mut self, peer: &DeviceId) -> Result<(), Error> {
         let exists = self
             .inner

@@ -95,6 +95,8 @@ fn a_scope_keeps_other_documents_private() {
     let b = open(&dir, "b.db");
     let plan = plan(&a);
     let journal = a.create_journal().unwrap();
+    a.grant(&plan, b.device_id(), Role::Reader).unwrap();
+    a.grant(&journal, b.device_id(), Role::Reader).unwrap();
     let scope = SyncScope::Only([plan].into_iter().collect());
     let a_id = a.device_id();
     a.sync_with(b.device_id(), scope.clone(), |request| {
@@ -104,6 +106,47 @@ fn a_scope_keeps_other_documents_private() {
     let held: Vec<DocumentId> = b.documents().unwrap().into_iter().map(|d| d.id).collect();
     assert_eq!(held, [plan]);
     assert!(!held.contains(&journal));
+}
+
+#[test]
+fn the_granted_scope_shares_only_what_the_peer_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let shared = plan(&a);
+    let other = plan(&a);
+    let journal = a.create_journal().unwrap();
+    a.grant(&shared, b.device_id(), Role::Reader).unwrap();
+    let a_id = a.device_id();
+    let session = |a: &Store, b: &Store| {
+        a.sync_with(b.device_id(), SyncScope::Granted, |request| {
+            Ok::<_, Infallible>(
+                b.respond_sync(a_id, &request, &SyncScope::Granted)
+                    .unwrap(),
+            )
+        })
+        .unwrap()
+    };
+    session(&a, &b);
+    let held = |s: &Store| -> Vec<DocumentId> {
+        s.documents().unwrap().into_iter().map(|d| d.id).collect()
+    };
+    assert_eq!(held(&b), [shared]);
+
+    // Shared later: it goes at the next session; the rest stays.
+    a.grant(&journal, b.device_id(), Role::Reader).unwrap();
+    session(&a, &b);
+    let mut expected = vec![shared, journal];
+    expected.sort();
+    assert_eq!(held(&b), expected);
+    assert!(!held(&b).contains(&other));
+
+    // B's session the other way round sends A nothing A may not see, and
+    // B, a reader, may not write.
+    assert!(matches!(
+        b.add_safety_item(&shared, SafetyList::WarningSigns, "by a reader"),
+        Err(Error::NotAllowed(_))
+    ));
 }
 
 #[test]
