@@ -295,8 +295,11 @@ pub struct AccessList {
     current: BTreeMap<DeviceId, AccessEntry>,
     /// Devices that held a writing role at any point.
     ever_wrote: BTreeSet<DeviceId>,
-    /// The latest issue time among the statements.
+    /// The latest issue time among the statements that took effect.
     latest_ms: i64,
+    /// Per device, the issue time of the latest statement that took effect
+    /// and left it below admin (or without access).
+    demoted_ms: BTreeMap<DeviceId, i64>,
 }
 
 impl AccessList {
@@ -308,7 +311,6 @@ impl AccessList {
             if grant.document != *document {
                 continue;
             }
-            list.latest_ms = list.latest_ms.max(grant.issued_ms);
             if grant.genesis_nonce.is_some() {
                 if grant.is_genesis() && !list.current.contains_key(&grant.subject) {
                     list.set(grant);
@@ -330,6 +332,11 @@ impl AccessList {
     }
 
     fn set(&mut self, grant: &Grant) {
+        self.latest_ms = self.latest_ms.max(grant.issued_ms);
+        if grant.role < Some(Role::Admin) {
+            let at = self.demoted_ms.entry(grant.subject).or_insert(i64::MIN);
+            *at = (*at).max(grant.issued_ms);
+        }
         match grant.role {
             Some(role) => {
                 if role >= Role::Writer {
@@ -392,6 +399,12 @@ impl AccessList {
         let mut entries: Vec<AccessEntry> = self.current.values().cloned().collect();
         entries.sort_by(|a, b| b.role.cmp(&a.role).then(a.device.cmp(&b.device)));
         entries
+    }
+
+    /// When the device was last put below admin, if ever: a statement it
+    /// issues stamped no later than that is refused as backdated.
+    pub fn demoted_ms(&self, device: &DeviceId) -> Option<i64> {
+        self.demoted_ms.get(device).copied()
     }
 
     /// The time a new statement should carry: now, or just after the latest
@@ -497,6 +510,17 @@ pub enum Refusal {
     /// The document has no valid genesis statement.
     #[error("the document has no valid creator")]
     NoCreator,
+    /// A grant statement is malformed, unsigned, about another document or
+    /// stamped too far in the future.
+    #[error("a grant statement is not valid")]
+    BadStatement,
+    /// A statement was stamped no later than the one that had already put
+    /// its issuer below admin.
+    #[error("a grant statement is backdated")]
+    Backdated,
+    /// The document would hold more than [`MAX_STATEMENTS`] statements.
+    #[error("too many grant statements")]
+    TooManyStatements,
 }
 
 impl Refusal {
@@ -505,15 +529,36 @@ impl Refusal {
         use crate::sync::wire::DocStatus;
         match self {
             Self::UnknownAuthor | Self::Unsigned => DocStatus::Unsigned,
-            Self::NotAllowed | Self::StatementsRemoved | Self::NoCreator => DocStatus::NotAllowed,
+            Self::NotAllowed
+            | Self::StatementsRemoved
+            | Self::NoCreator
+            | Self::BadStatement
+            | Self::Backdated
+            | Self::TooManyStatements => DocStatus::NotAllowed,
         }
     }
 }
 
+/// How far ahead of the receiver's clock a new statement may be stamped.
+pub const MAX_STATEMENT_SKEW_MS: i64 = 24 * 3_600_000;
+
+/// The most grant statements one document may hold.
+pub const MAX_STATEMENTS: usize = 1_000;
+
 /// Checks the changes `doc` gained since `before` (heads) against the
-/// signatures received with them and the document's grants, which must
-/// still include every statement in `statements_before`. Returns, per
-/// author of new changes, the signature to keep.
+/// signatures received with them and the document's grants, at `now_ms` on
+/// the receiver's clock:
+///
+/// - every new change is covered by a valid signature of its author (one
+///   signature per author is checked: the one over its latest change), and
+///   its author may write by `rule`;
+/// - the grant statements still include every one in `statements_before`,
+///   are all well formed and signed, and number at most [`MAX_STATEMENTS`];
+/// - no new statement is stamped more than [`MAX_STATEMENT_SKEW_MS`] ahead
+///   of `now_ms`, nor (backdated) no later than a statement that had
+///   already put its issuer below admin.
+///
+/// Returns, per author of new changes, the signature to keep.
 pub fn verify_changes(
     id: &DocumentId,
     doc: &Automerge,
@@ -521,21 +566,53 @@ pub fn verify_changes(
     statements_before: &BTreeSet<[u8; 32]>,
     signatures: &[ChangeSignature],
     rule: WriteRule,
+    now_ms: i64,
 ) -> Result<Vec<AuthorSignature>, Refusal> {
     let new = doc.get_changes_meta(before);
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let grants = statements(doc);
-    let hashes: BTreeSet<[u8; 32]> = grants.iter().map(Grant::hash).collect();
-    if !statements_before.is_subset(&hashes) {
+    let (grants, malformed) = crate::doc::access::statements_checked(doc);
+    if malformed > 0 || grants.iter().any(|g| g.document != *id) {
+        return Err(Refusal::BadStatement);
+    }
+    if grants.len() > MAX_STATEMENTS {
+        return Err(Refusal::TooManyStatements);
+    }
+    let hashes: Vec<[u8; 32]> = grants.iter().map(Grant::hash).collect();
+    let held: BTreeSet<[u8; 32]> = hashes.iter().copied().collect();
+    if !statements_before.is_subset(&held) {
         return Err(Refusal::StatementsRemoved);
     }
     let access = AccessList::replay(id, &grants);
     if access.entries().is_empty() {
         return Err(Refusal::NoCreator);
     }
-    let mut covered: HashMap<DeviceId, AuthorSignature> = HashMap::new();
+    let earlier = AccessList::replay(
+        id,
+        grants
+            .iter()
+            .zip(&hashes)
+            .filter(|(_, h)| statements_before.contains(*h))
+            .map(|(g, _)| g),
+    );
+    for (grant, hash) in grants.iter().zip(&hashes) {
+        if statements_before.contains(hash) {
+            continue;
+        }
+        if grant.issued_ms > now_ms.saturating_add(MAX_STATEMENT_SKEW_MS) {
+            return Err(Refusal::BadStatement);
+        }
+        if earlier
+            .demoted_ms(&grant.issuer)
+            .is_some_and(|at| grant.issued_ms <= at)
+        {
+            return Err(Refusal::Backdated);
+        }
+    }
+
+    // One candidate per author: the signature over its highest change.
+    let mut candidates: HashMap<DeviceId, AuthorSignature> = HashMap::new();
     for signature in signatures {
         let Some(meta) = doc.get_change_meta_by_hash(&signature.hash) else {
             continue;
@@ -543,12 +620,8 @@ pub fn verify_changes(
         let Some(author) = DeviceId::from_actor(&meta.actor) else {
             continue;
         };
-        if !signature.verify(&author, id) {
-            tracing::warn!(document = %id, "a change signature does not verify");
-            return Err(Refusal::Unsigned);
-        }
-        if covered.get(&author).is_none_or(|c| c.seq < meta.seq) {
-            covered.insert(
+        if candidates.get(&author).is_none_or(|c| c.seq < meta.seq) {
+            candidates.insert(
                 author,
                 AuthorSignature {
                     author,
@@ -561,20 +634,45 @@ pub fn verify_changes(
     let mut keep: BTreeMap<DeviceId, AuthorSignature> = BTreeMap::new();
     for change in &new {
         let author = DeviceId::from_actor(&change.actor).ok_or(Refusal::UnknownAuthor)?;
-        let signature = covered
-            .get(&author)
-            .filter(|c| c.seq >= change.seq)
-            .ok_or(Refusal::Unsigned)?;
-        let allowed = match rule {
-            WriteRule::Current => access.may_write(&author),
-            WriteRule::Ever => access.has_written(&author),
+        let kept = match keep.entry(author) {
+            std::collections::btree_map::Entry::Occupied(kept) => *kept.get(),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                let signature = candidates
+                    .get(&author)
+                    .filter(|c| c.signature.verify(&author, id))
+                    .ok_or(Refusal::Unsigned)?;
+                let allowed = match rule {
+                    WriteRule::Current => access.may_write(&author),
+                    WriteRule::Ever => access.has_written(&author),
+                };
+                if !allowed {
+                    return Err(Refusal::NotAllowed);
+                }
+                *slot.insert(*signature)
+            }
         };
-        if !allowed {
-            return Err(Refusal::NotAllowed);
+        if kept.seq < change.seq {
+            return Err(Refusal::Unsigned);
         }
-        keep.insert(author, *signature);
     }
     Ok(keep.into_values().collect())
+}
+
+/// Whether the document holds changes Automerge could not apply yet
+/// (their dependencies are missing). Such changes are never stored: hosts
+/// save with [`save_applied`] and reload the document instead of keeping
+/// it in memory.
+pub fn has_orphans(doc: &Automerge) -> bool {
+    use automerge::ReadDoc;
+    !doc.get_missing_deps(&[]).is_empty()
+}
+
+/// The document's `save()` without changes that are not applied yet.
+pub fn save_applied(doc: &Automerge) -> Vec<u8> {
+    doc.save_with_options(automerge::SaveOptions {
+        deflate: true,
+        retain_orphans: false,
+    })
 }
 
 /// The grant statements a document holds (well formed and correctly

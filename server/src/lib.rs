@@ -89,10 +89,16 @@ async fn purge_loop(store: Arc<dyn ServerStore>, limits: Limits) {
     loop {
         ticks.tick().await;
         let store = Arc::clone(&store);
+        // Each purge runs whatever happened to the other.
         let purged = tokio::task::spawn_blocking(move || {
             let now = now_ms();
-            let log = store.purge_access_log(now.saturating_sub(retention_ms))?;
-            store.purge_expired(now).map(|purged| (purged, log))
+            let log = store.purge_access_log(now.saturating_sub(retention_ms));
+            if let Err(e) = &log {
+                tracing::warn!(error = %e, "purging the access log failed");
+            }
+            store
+                .purge_expired(now)
+                .map(|purged| (purged, log.unwrap_or(0)))
         })
         .await;
         match purged {

@@ -1,7 +1,10 @@
-use automerge::{ROOT, transaction::Transactable};
+use automerge::{ROOT, ReadDoc, transaction::Transactable};
 
 use super::*;
 use crate::doc;
+
+/// The receiver's clock in these tests, in milliseconds.
+const NOW: i64 = 10_000_000;
 
 fn key() -> DeviceKey {
     DeviceKey::generate().unwrap()
@@ -134,6 +137,7 @@ fn verify_accepts_signed_changes_of_writers_only() {
         &statements,
         &[genesis_sig],
         WriteRule::Current,
+        NOW,
     )
     .unwrap();
     assert_eq!(keep.len(), 1);
@@ -141,13 +145,21 @@ fn verify_accepts_signed_changes_of_writers_only() {
 
     // Without the signature, or with someone else's, the changes are refused.
     assert_eq!(
-        verify_changes(&id, &base, &[], &statements, &[], WriteRule::Current),
+        verify_changes(&id, &base, &[], &statements, &[], WriteRule::Current, NOW),
         Err(Refusal::Unsigned)
     );
     let other = key();
     let forged = ChangeSignature::sign(&other, &id, genesis_sig.hash);
     assert_eq!(
-        verify_changes(&id, &base, &[], &statements, &[forged], WriteRule::Current),
+        verify_changes(
+            &id,
+            &base,
+            &[],
+            &statements,
+            &[forged],
+            WriteRule::Current,
+            NOW
+        ),
         Err(Refusal::Unsigned)
     );
 
@@ -161,7 +173,8 @@ fn verify_accepts_signed_changes_of_writers_only() {
             &base.get_heads(),
             &statements,
             &[sig],
-            WriteRule::Ever
+            WriteRule::Ever,
+            NOW,
         ),
         Err(Refusal::NotAllowed)
     );
@@ -180,7 +193,8 @@ fn verify_accepts_signed_changes_of_writers_only() {
             &granted.get_heads(),
             &statements,
             &[sig],
-            WriteRule::Ever
+            WriteRule::Ever,
+            NOW,
         ),
         Err(Refusal::NotAllowed)
     );
@@ -196,7 +210,8 @@ fn verify_accepts_signed_changes_of_writers_only() {
             &granted.get_heads(),
             &statements,
             &[sig],
-            WriteRule::Current
+            WriteRule::Current,
+            NOW,
         )
         .is_ok()
     );
@@ -210,10 +225,29 @@ fn verify_accepts_signed_changes_of_writers_only() {
     let (late, sig) = edit_by(&revoked, &stranger, &id);
     let heads = revoked.get_heads();
     assert_eq!(
-        verify_changes(&id, &late, &heads, &statements, &[sig], WriteRule::Current),
+        verify_changes(
+            &id,
+            &late,
+            &heads,
+            &statements,
+            &[sig],
+            WriteRule::Current,
+            NOW
+        ),
         Err(Refusal::NotAllowed)
     );
-    assert!(verify_changes(&id, &late, &heads, &statements, &[sig], WriteRule::Ever).is_ok());
+    assert!(
+        verify_changes(
+            &id,
+            &late,
+            &heads,
+            &statements,
+            &[sig],
+            WriteRule::Ever,
+            NOW
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -226,7 +260,16 @@ fn a_signature_over_the_latest_change_covers_the_earlier_ones() {
     }
     let last = am.get_last_local_change().unwrap().hash();
     let sig = ChangeSignature::sign(&owner, &id, last);
-    let keep = verify_changes(&id, &am, &[], &BTreeSet::new(), &[sig], WriteRule::Current).unwrap();
+    let keep = verify_changes(
+        &id,
+        &am,
+        &[],
+        &BTreeSet::new(),
+        &[sig],
+        WriteRule::Current,
+        NOW,
+    )
+    .unwrap();
     assert_eq!(keep[0].seq, 6);
     // A signature over an earlier change does not cover later ones.
     let first_edit = am.get_changes(&base.get_heads())[0].hash();
@@ -238,7 +281,8 @@ fn a_signature_over_the_latest_change_covers_the_earlier_ones() {
             &[],
             &BTreeSet::new(),
             &[early],
-            WriteRule::Current
+            WriteRule::Current,
+            NOW,
         ),
         Err(Refusal::Unsigned)
     );
@@ -261,7 +305,143 @@ fn removing_a_statement_is_refused() {
     am.transact(|tx| tx.delete(ROOT, "@access")).unwrap();
     let sig = ChangeSignature::sign(&owner, &id, am.get_last_local_change().unwrap().hash());
     assert_eq!(
-        verify_changes(&id, &am, &heads, &before, &[sig], WriteRule::Current),
+        verify_changes(&id, &am, &heads, &before, &[sig], WriteRule::Current, NOW),
         Err(Refusal::StatementsRemoved)
     );
+}
+
+#[test]
+fn backdated_and_far_future_statements_are_refused() {
+    let owner = key();
+    let admin = key();
+    let (id, mut am, _) = created(&owner);
+    let owner_at = |am: &mut Automerge| {
+        let doc = std::mem::take(am);
+        *am = doc.with_actor(owner.device_id().actor());
+    };
+    owner_at(&mut am);
+    grant_into(
+        &mut am,
+        &Grant::issue(&owner, id, admin.device_id(), Some(Role::Admin), 2_000),
+    );
+    grant_into(
+        &mut am,
+        &Grant::issue(&owner, id, admin.device_id(), None, 5_000),
+    );
+    let before: BTreeSet<[u8; 32]> = doc::access::statements(&am)
+        .iter()
+        .map(Grant::hash)
+        .collect();
+    let heads = am.get_heads();
+
+    // The revoked admin stamps a grant just before its revocation.
+    let accomplice = key();
+    let mut backdated = am.fork().with_actor(owner.device_id().actor());
+    grant_into(
+        &mut backdated,
+        &Grant::issue(&admin, id, accomplice.device_id(), Some(Role::Admin), 4_999),
+    );
+    let sig = ChangeSignature::sign(
+        &owner,
+        &id,
+        backdated.get_last_local_change().unwrap().hash(),
+    );
+    assert_eq!(
+        verify_changes(
+            &id,
+            &backdated,
+            &heads,
+            &before,
+            &[sig],
+            WriteRule::Current,
+            NOW
+        ),
+        Err(Refusal::Backdated)
+    );
+
+    // A statement from far in the future.
+    let mut future = am.fork().with_actor(owner.device_id().actor());
+    grant_into(
+        &mut future,
+        &Grant::issue(
+            &owner,
+            id,
+            accomplice.device_id(),
+            Some(Role::Reader),
+            i64::MAX,
+        ),
+    );
+    let sig = ChangeSignature::sign(&owner, &id, future.get_last_local_change().unwrap().hash());
+    assert_eq!(
+        verify_changes(
+            &id,
+            &future,
+            &heads,
+            &before,
+            &[sig],
+            WriteRule::Current,
+            NOW
+        ),
+        Err(Refusal::BadStatement)
+    );
+
+    // Junk under @access.
+    let mut junk = am.fork().with_actor(owner.device_id().actor());
+    junk.transact(|tx| {
+        let map = match tx.get(ROOT, "@access")? {
+            Some((_, map)) => map,
+            None => unreachable!("the genesis made the map"),
+        };
+        tx.put(&map, "junk", automerge::ScalarValue::Bytes(vec![1, 2, 3]))
+    })
+    .unwrap();
+    let sig = ChangeSignature::sign(&owner, &id, junk.get_last_local_change().unwrap().hash());
+    assert_eq!(
+        verify_changes(&id, &junk, &heads, &before, &[sig], WriteRule::Current, NOW),
+        Err(Refusal::BadStatement)
+    );
+
+    // The same statements, stamped honestly, are accepted.
+    let mut honest = am.fork().with_actor(owner.device_id().actor());
+    grant_into(
+        &mut honest,
+        &Grant::issue(
+            &owner,
+            id,
+            accomplice.device_id(),
+            Some(Role::Reader),
+            6_000,
+        ),
+    );
+    let sig = ChangeSignature::sign(&owner, &id, honest.get_last_local_change().unwrap().hash());
+    assert!(
+        verify_changes(
+            &id,
+            &honest,
+            &heads,
+            &before,
+            &[sig],
+            WriteRule::Current,
+            NOW
+        )
+        .is_ok()
+    );
+}
+
+#[test]
+fn junk_statements_do_not_move_the_issue_clock() {
+    let owner = key();
+    let stranger = key();
+    let genesis = Grant::genesis(&owner, [4; 16], 100);
+    let id = genesis.document;
+    let junk = Grant::issue(
+        &stranger,
+        id,
+        stranger.device_id(),
+        Some(Role::Owner),
+        i64::MAX,
+    );
+    let list = AccessList::replay(&id, [&genesis, &junk]);
+    assert_eq!(list.role(&stranger.device_id()), None);
+    assert_eq!(list.next_issue_ms(500), 500);
 }

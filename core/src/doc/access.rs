@@ -26,12 +26,19 @@ pub(crate) fn add<T: Transactable + ReadDoc>(tx: &mut T, grant: &Grant) -> Resul
 /// Every well-formed, correctly signed statement in the document, including
 /// values hidden by a concurrent write to the same key.
 pub(crate) fn statements<D: ReadDoc>(doc: &D) -> Vec<Grant> {
+    statements_checked(doc).0
+}
+
+/// [`statements`], and how many values under `@access` are not statements.
+pub(crate) fn statements_checked<D: ReadDoc>(doc: &D) -> (Vec<Grant>, usize) {
     let mut out = Vec::new();
+    let mut malformed = 0;
     let Ok(maps) = doc.get_all(ROOT, KEY) else {
-        return out;
+        return (out, 1);
     };
     for (value, map) in maps {
         if !matches!(value, Value::Object(ObjType::Map)) {
+            malformed += 1;
             continue;
         }
         for key in doc.keys(&map) {
@@ -39,14 +46,22 @@ pub(crate) fn statements<D: ReadDoc>(doc: &D) -> Vec<Grant> {
                 continue;
             };
             for (value, _) in values {
-                if let Value::Scalar(scalar) = value
-                    && let ScalarValue::Bytes(bytes) = scalar.as_ref()
-                    && let Ok(grant) = Grant::decode(bytes)
-                {
-                    out.push(grant);
+                // Bounded: past the limit the caller refuses the document.
+                if out.len() + malformed > crate::access::MAX_STATEMENTS {
+                    return (out, malformed);
+                }
+                match value {
+                    Value::Scalar(scalar) => match scalar.as_ref() {
+                        ScalarValue::Bytes(bytes) => match Grant::decode(bytes) {
+                            Ok(grant) => out.push(grant),
+                            Err(_) => malformed += 1,
+                        },
+                        _ => malformed += 1,
+                    },
+                    Value::Object(_) => malformed += 1,
                 }
             }
         }
     }
-    out
+    (out, malformed)
 }

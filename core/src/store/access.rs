@@ -140,7 +140,7 @@ impl Store {
         )?;
         let mut inner = self.lock();
         if let Some(loaded) = inner.docs.get_mut(id) {
-            loaded.refresh_access(Some(id));
+            loaded.refresh_access(id);
         }
         tracing::debug!(document = %id, "access changed");
         Ok(())

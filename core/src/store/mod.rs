@@ -104,7 +104,7 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn new(doc: Automerge, kind: DocumentKind, snapshot_bytes: usize) -> Self {
+    fn new(id: &DocumentId, doc: Automerge, kind: DocumentKind, snapshot_bytes: usize) -> Self {
         let mut loaded = Self {
             doc,
             kind,
@@ -116,20 +116,17 @@ impl Loaded {
             access: AccessList::default(),
             statements: BTreeSet::new(),
         };
-        loaded.refresh_access(None);
+        loaded.refresh_access(id);
         loaded
     }
 
     /// Re-reads the grant statements after the document gained changes.
-    fn refresh_access(&mut self, id: Option<&DocumentId>) {
+    /// They are replayed for the id the store knows the document by, never
+    /// the one its content claims.
+    fn refresh_access(&mut self, id: &DocumentId) {
         let grants = doc::access::statements(&self.doc);
         self.statements = grants.iter().map(Grant::hash).collect();
-        let id = id
-            .copied()
-            .or_else(|| doc::read_header(&self.doc).ok().map(|h| h.id));
-        self.access = id
-            .map(|id| AccessList::replay(&id, &grants))
-            .unwrap_or_default();
+        self.access = AccessList::replay(id, &grants);
     }
 
     /// Whether this device may change the document. A document without
@@ -463,7 +460,7 @@ impl Store {
     /// on disk before the bytes are returned, whatever its [`Durability`].
     pub fn export(&self, id: &DocumentId) -> Result<Vec<u8>, Error> {
         let mut inner = self.lock();
-        let saved = inner.load(id, self.device_id)?.doc.save();
+        let saved = crate::access::save_applied(&inner.load(id, self.device_id)?.doc);
         inner.sync_to_disk()?;
         Ok(saved)
     }
@@ -503,6 +500,9 @@ impl Store {
             if let Err(e) = inner.persist(&id, &increment, true, &[]) {
                 inner.docs.remove(&id);
                 return Err(e);
+            }
+            if let Some(loaded) = inner.docs.get_mut(&id) {
+                loaded.refresh_access(&id);
             }
             tracing::debug!(document = %id, changes = new_changes, "merged document");
             Ok(ImportOutcome {
@@ -702,7 +702,7 @@ impl Inner {
         if !increments.is_empty() {
             doc::decode_into(&mut doc, &increments).map_err(corrupt)?;
         }
-        let mut loaded = Loaded::new(doc.with_actor(device.actor()), kind, snapshot_bytes);
+        let mut loaded = Loaded::new(id, doc.with_actor(device.actor()), kind, snapshot_bytes);
         loaded.next_seq = last_seq + 1;
         loaded.pending_changes = pending_changes;
         loaded.pending_bytes = increments.len();
@@ -719,7 +719,7 @@ impl Inner {
         doc: Automerge,
         signatures: &[AuthorSignature],
     ) -> Result<(), Error> {
-        let saved = doc.save();
+        let saved = crate::access::save_applied(&doc);
         let header = self
             .sealer
             .seal(&aad("header", id, None), kind.code().as_bytes())?;
@@ -748,7 +748,7 @@ impl Inner {
         }
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
-        let mut loaded = Loaded::new(doc, kind, saved.len());
+        let mut loaded = Loaded::new(id, doc, kind, saved.len());
         loaded.safety_view = view.map(|(_, plain)| plain);
         self.docs.insert(*id, loaded);
         Ok(())
@@ -851,7 +851,7 @@ impl Inner {
         if loaded.pending_changes == 0 {
             return Ok(());
         }
-        let bytes = loaded.doc.save();
+        let bytes = crate::access::save_applied(&loaded.doc);
         let sealed = self.sealer.seal(&aad("snapshot", id, None), &bytes)?;
         let tx = self.conn.transaction()?;
         tx.execute(

@@ -149,34 +149,56 @@ impl Host for StoreHost<'_> {
         signatures: &[ChangeSignature],
         f: impl FnOnce(&mut Automerge) -> R,
     ) -> Result<(R, DocOutcome), Error> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
         if self.inner.exists(id)? {
             let loaded = self.inner.load(id, self.device)?;
             let before = loaded.doc.get_heads();
             let result = f(&mut loaded.doc);
+            // Changes whose dependencies are missing stay in Automerge's
+            // queue, unverified; they are never kept: the document reloads
+            // from what was stored, and the peer sends them again with
+            // their dependencies.
+            let orphans = access::has_orphans(&loaded.doc);
             if loaded.doc.get_heads() == before {
+                if orphans {
+                    self.inner.docs.remove(id);
+                }
                 return Ok((result, DocOutcome::Unchanged));
             }
-            let keep = match access::verify_changes(
-                id,
-                &loaded.doc,
-                &before,
-                &loaded.statements,
-                signatures,
-                WriteRule::Ever,
-            ) {
+            let kind = loaded.kind;
+            let verdict = match doc::read_header(&loaded.doc) {
+                Ok(header) if header.id == *id && header.kind == kind => access::verify_changes(
+                    id,
+                    &loaded.doc,
+                    &before,
+                    &loaded.statements,
+                    signatures,
+                    WriteRule::Ever,
+                    now_ms,
+                )
+                .map_err(|refusal| refused(id, refusal)),
+                _ => {
+                    tracing::warn!(document = %id, "refused changes that alter a document's header");
+                    Err(DocOutcome::Rejected(DocStatus::Invalid))
+                }
+            };
+            let keep = match verdict {
                 Ok(keep) => keep,
-                Err(refusal) => {
+                Err(outcome) => {
                     // Drop the copy that holds the refused changes; the
                     // document reloads from what was stored.
                     self.inner.docs.remove(id);
-                    return Ok((result, refused(id, refusal)));
+                    return Ok((result, outcome));
                 }
             };
-            loaded.refresh_access(Some(id));
+            loaded.refresh_access(id);
             let increment = loaded.doc.save_after(&before);
             if let Err(e) = self.inner.persist(id, &increment, true, &keep) {
                 self.inner.docs.remove(id);
                 return Err(e);
+            }
+            if orphans {
+                self.inner.docs.remove(id);
             }
             return Ok((result, DocOutcome::Stored));
         }
@@ -201,11 +223,16 @@ impl Host for StoreHost<'_> {
             &BTreeSet::new(),
             signatures,
             WriteRule::Ever,
+            now_ms,
         ) {
             Ok(keep) => keep,
             Err(refusal) => return Ok((result, refused(id, refusal))),
         };
+        let orphans = access::has_orphans(&fresh);
         self.inner.insert_document(id, header.kind, fresh, &keep)?;
+        if orphans {
+            self.inner.docs.remove(id);
+        }
         Ok((result, DocOutcome::Stored))
     }
 

@@ -107,9 +107,10 @@ pub trait Host {
 
     /// Runs `f` on the document (an empty one if the host does not have it)
     /// and stores whatever `f` added to it — but only if every new change
-    /// is covered by one of `signatures` (or one the host holds) and its
-    /// author may write; otherwise nothing is stored and the outcome says
-    /// why.
+    /// is covered by one of `signatures` and its author may write (see
+    /// [`crate::access::verify_changes`]); otherwise nothing is stored and
+    /// the outcome says why. Changes Automerge cannot apply yet (missing
+    /// dependencies) are never stored.
     fn with_document<R>(
         &mut self,
         peer: &DeviceId,

@@ -64,6 +64,7 @@ macro_rules! server_store_conformance {
             documents_reach_only_granted_devices,
             changes_need_a_writer_and_a_valid_signature,
             the_access_log_records_reads_and_writes,
+            changes_with_missing_dependencies_are_never_stored,
         );
     };
     ($backend:ty; $($check:ident),+ $(,)?) => {
@@ -321,7 +322,7 @@ impl TestDevice {
         let id = self.id();
         self.store
             .sync_with(server.server_id(), SyncScope::All, |request| {
-                server.sync(&id, &request, NOW)
+                server.sync(&id, &request, crate::now_ms())
             })
             .unwrap()
     }
@@ -438,7 +439,7 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
         &request[..request.len() - 1],
         &[request.as_slice(), &[0]].concat(),
     ] {
-        match server.sync(&a.id(), bad, NOW) {
+        match server.sync(&a.id(), bad, crate::now_ms()) {
             Err(StorageError::Frame(_)) => {}
             other => panic!("expected a frame error, got {other:?}"),
         }
@@ -446,7 +447,7 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
     let mut v2 = request.clone();
     v2[3] = 2;
     assert!(matches!(
-        server.sync(&a.id(), &v2, NOW),
+        server.sync(&a.id(), &v2, crate::now_ms()),
         Err(StorageError::Frame(
             lynchpin_core::sync::wire::WireError::UnsupportedVersion { found: 2 }
         ))
@@ -456,7 +457,7 @@ pub(crate) fn a_malformed_frame_is_an_error_and_stores_nothing<B: Backend>() {
     assert_eq!(pulled.documents_received, 0, "{pulled:?}");
     assert!(b.store.documents().unwrap().is_empty());
     // The intact request still works.
-    let response = server.sync(&a.id(), &request, NOW).unwrap();
+    let response = server.sync(&a.id(), &request, crate::now_ms()).unwrap();
     assert!(Response::decode(&response).is_ok());
     b.sync(&*server);
     assert!(b.store.care_plan(&plan).is_ok());
@@ -500,7 +501,12 @@ fn push_signed(
         }],
         extensions: Vec::new(),
     };
-    let response = Response::decode(&server.sync(from, &request.encode(), NOW).unwrap()).unwrap();
+    let response = Response::decode(
+        &server
+            .sync(from, &request.encode(), crate::now_ms())
+            .unwrap(),
+    )
+    .unwrap();
     response
         .docs
         .iter()
@@ -536,7 +542,12 @@ pub(crate) fn new_documents_need_a_valid_header<B: Backend>() {
         }],
         extensions: Vec::new(),
     };
-    let response = Response::decode(&server.sync(&from, &request.encode(), NOW).unwrap()).unwrap();
+    let response = Response::decode(
+        &server
+            .sync(&from, &request.encode(), crate::now_ms())
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(response.docs[0].status, DocStatus::Invalid);
     // Nothing of it was stored.
     let b = TestDevice::new();
@@ -688,8 +699,12 @@ pub(crate) fn documents_reach_only_granted_devices<B: Backend>() {
         }],
         extensions: Vec::new(),
     };
-    let response =
-        Response::decode(&server.sync(&parent.id(), &request.encode(), NOW).unwrap()).unwrap();
+    let response = Response::decode(
+        &server
+            .sync(&parent.id(), &request.encode(), crate::now_ms())
+            .unwrap(),
+    )
+    .unwrap();
     let asked: Vec<&DocEntry> = response.docs.iter().filter(|d| d.id == journal).collect();
     assert_eq!(asked.len(), 1);
     assert_eq!(asked[0].status, DocStatus::NotAllowed);
@@ -785,8 +800,10 @@ pub(crate) fn the_access_log_records_reads_and_writes<B: Backend>() {
     let reader = TestDevice::new();
     let plan = owner.plan();
     owner.grant(&plan, &reader, Role::Reader);
+    let start = crate::now_ms();
     owner.sync(&*server);
     reader.sync(&*server);
+    let end = crate::now_ms();
     // Nothing new: no read is logged for an idle session.
     reader.sync(&*server);
     let log = server.access_log(&plan, 100).unwrap();
@@ -798,11 +815,108 @@ pub(crate) fn the_access_log_records_reads_and_writes<B: Backend>() {
             (owner.id(), AccessAction::Write)
         ]
     );
-    assert!(log.iter().all(|r| r.at_ms == NOW));
+    assert!(log.iter().all(|r| (start..=end).contains(&r.at_ms)));
     assert!(server.access_log(&plan, 1).unwrap().len() == 1);
 
     // Retention: entries before the cut-off go, later ones stay.
-    assert_eq!(server.purge_access_log(NOW).unwrap(), 0);
-    assert_eq!(server.purge_access_log(NOW + 1).unwrap(), 2);
+    assert_eq!(server.purge_access_log(start).unwrap(), 0);
+    assert_eq!(server.purge_access_log(end + 1).unwrap(), 2);
     assert!(server.access_log(&plan, 100).unwrap().is_empty());
+}
+
+/// An Automerge V1 sync message carrying exactly these raw changes.
+fn raw_message(changes: &[&[u8]]) -> Vec<u8> {
+    fn leb(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    // Type 0x42, no heads, no need, no have, then the changes.
+    let mut out = vec![0x42, 0, 0, 0];
+    leb(&mut out, changes.len() as u64);
+    for change in changes {
+        leb(&mut out, change.len() as u64);
+        out.extend_from_slice(change);
+    }
+    out
+}
+
+pub(crate) fn changes_with_missing_dependencies_are_never_stored<B: Backend>() {
+    let backend = B::create();
+    let server = backend.open();
+    let owner = TestDevice::new();
+    let writer = TestDevice::new();
+    let plan = owner.plan();
+    owner.grant(&plan, &writer, Role::Writer);
+    owner.sync(&*server);
+    writer.sync(&*server);
+
+    // The writer prepares a change `hidden` it never sends, then a change
+    // that claims the owner's actor and next sequence number on top of it:
+    // an orphan, which Automerge would queue and a later save could keep.
+    let base = Automerge::load(&writer.store.export(&plan).unwrap()).unwrap();
+    let mut fork = base.fork().with_actor(writer.id().actor());
+    fork.transact(|tx| tx.put(ROOT, "hidden", "x").map(|_| ()))
+        .unwrap();
+    let mut fork = fork.with_actor(owner.id().actor());
+    fork.transact(|tx| tx.put(ROOT, "squatter", "x").map(|_| ()))
+        .unwrap();
+    let orphan = fork.get_last_local_change().unwrap();
+    // With it, a real, signed change of the writer large enough to make
+    // the server compact the document in the same request.
+    let mut real = base.fork().with_actor(writer.id().actor());
+    real.transact(|tx| tx.put(ROOT, "bulk", "y".repeat(40_000)).map(|_| ()))
+        .unwrap();
+    let change = real.get_last_local_change().unwrap();
+    let signature = ChangeSignature::sign(writer.store.device_key(), &plan, change.hash());
+    let request = Request {
+        cursor: None,
+        docs: vec![DocEntry {
+            id: plan,
+            status: DocStatus::Ok,
+            message: raw_message(&[change.raw_bytes(), orphan.raw_bytes()]),
+            extensions: DocEntry::signatures_extension(&[signature])
+                .into_iter()
+                .collect(),
+        }],
+        extensions: Vec::new(),
+    };
+    let response = Response::decode(
+        &server
+            .sync(&writer.id(), &request.encode(), crate::now_ms())
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        response.docs.iter().all(|d| d.status == DocStatus::Ok),
+        "{:?}",
+        response.docs.iter().map(|d| d.status).collect::<Vec<_>>()
+    );
+
+    // The owner's next change, with the sequence number the orphan took,
+    // is accepted, and reaches the writer.
+    owner
+        .store
+        .add_safety_item(&plan, SafetyList::WarningSigns, "After the orphan")
+        .unwrap();
+    let pushed = owner.sync(&*server);
+    assert!(pushed.rejected.is_empty(), "{pushed:?}");
+    writer.sync(&*server);
+    assert_eq!(
+        writer.store.safety_plan(&plan).unwrap().warning_signs[0].text,
+        "After the orphan"
+    );
+    // And the squatter's change was never relayed.
+    let copy = Automerge::load(&writer.store.export(&plan).unwrap()).unwrap();
+    assert!(
+        automerge::ReadDoc::get(&copy, ROOT, "squatter")
+            .unwrap()
+            .is_none()
+    );
 }

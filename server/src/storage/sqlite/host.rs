@@ -244,7 +244,7 @@ impl<'a> SqliteHost<'a> {
 
     /// Replaces a document's snapshot and increments with one new snapshot.
     fn compact(&self, id: &DocumentId, loaded: &mut Loaded) -> Result<(), StorageError> {
-        let saved = loaded.doc.save();
+        let saved = access::save_applied(&loaded.doc);
         self.conn
             .prepare_cached("UPDATE snapshots SET blob = ?1 WHERE doc_id = ?2")?
             .execute(params![saved, id.as_bytes()])?;
@@ -418,8 +418,14 @@ impl Host for SqliteHost<'_> {
         if let Some(mut loaded) = self.take(id)? {
             let before = loaded.doc.get_heads();
             let result = f(&mut loaded.doc);
+            // Changes whose dependencies are missing stay in Automerge's
+            // queue, unverified: a document holding any is dropped, never
+            // cached or saved with them.
+            let orphans = access::has_orphans(&loaded.doc);
             if loaded.doc.get_heads() == before {
-                self.keep(*id, loaded);
+                if !orphans {
+                    self.keep(*id, loaded);
+                }
                 return Ok((result, DocOutcome::Unchanged));
             }
             // The changes must not rename or retype the document, and each
@@ -437,6 +443,7 @@ impl Host for SqliteHost<'_> {
                 &loaded.statements,
                 signatures,
                 WriteRule::Current,
+                self.now_ms,
             ) {
                 Ok(keep) => keep,
                 Err(refusal) => {
@@ -453,7 +460,9 @@ impl Host for SqliteHost<'_> {
                 loaded.statements = statements;
             }
             self.log(peer, id, Action::Write)?;
-            self.keep(*id, loaded);
+            if !orphans {
+                self.keep(*id, loaded);
+            }
             return Ok((result, DocOutcome::Stored));
         }
         let mut fresh = Automerge::new();
@@ -475,6 +484,7 @@ impl Host for SqliteHost<'_> {
             &BTreeSet::new(),
             signatures,
             WriteRule::Current,
+            self.now_ms,
         ) {
             Ok(keep) => keep,
             Err(refusal) => {
@@ -482,11 +492,14 @@ impl Host for SqliteHost<'_> {
                 return Ok((result, DocOutcome::Rejected(refusal.status())));
             }
         };
-        let saved = fresh.save();
+        let saved = access::save_applied(&fresh);
         self.insert(id, kind, &saved)?;
         self.write_signatures(id, &keep)?;
         self.write_access(id, &fresh)?;
         self.log(peer, id, Action::Write)?;
+        if access::has_orphans(&fresh) {
+            return Ok((result, DocOutcome::Stored));
+        }
         self.keep(
             *id,
             Loaded {
