@@ -140,6 +140,32 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> SafetyPlan {
     plan
 }
 
+/// One list of the safety plan as [`read`] gives it, without reading the
+/// rest.
+pub(crate) fn read_list<D: ReadDoc>(doc: &D, list: SafetyList) -> Vec<SafetyItem> {
+    let Some(safety) = safety_map(doc) else {
+        return Vec::new();
+    };
+    let Some(list) = fields::object(doc, &safety, list.code(), ObjType::List) else {
+        return Vec::new();
+    };
+    fields::list_maps(doc, &list)
+        .into_iter()
+        .filter_map(|obj| {
+            let item = Entries::read(doc, &obj);
+            if item.boolean("removed") {
+                return None;
+            }
+            Some(SafetyItem {
+                id: item.item_id("id")?,
+                text: item.string("text"),
+                added_by: item.device("added_by"),
+                added_at: item.timestamp("added_at"),
+            })
+        })
+        .collect()
+}
+
 /// The item maps of one list, with their ids, removed ones included.
 pub(crate) fn items<D: ReadDoc>(
     doc: &D,

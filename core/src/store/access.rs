@@ -132,7 +132,7 @@ impl Store {
                 let _ = statement.set(Grant::issue(key, *id, subject, role, issued));
                 Ok(())
             },
-            false,
+            super::ViewRefresh::None,
             |tx, _| match statement.get() {
                 Some(grant) => doc::access::add(tx, grant),
                 None => Err(Error::NotAllowed("change who has access to this document")),

@@ -49,6 +49,17 @@ const COMPACT_FRACTION: usize = 4;
 /// …but never for less than this many bytes of increments.
 const COMPACT_MIN_BYTES: usize = 16 * 1024;
 
+/// How persisting a change keeps a care plan's safety-plan view in step.
+#[derive(Debug, Clone, Copy)]
+enum ViewRefresh {
+    /// The change does not touch the safety plan.
+    None,
+    /// Read the whole safety plan again.
+    Full,
+    /// The change only added to this list.
+    List(crate::SafetyList),
+}
+
 /// A document's kind and id, as listed by [`Store::documents`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct DocumentSummary {
@@ -97,6 +108,9 @@ struct Loaded {
     snapshot_bytes: usize,
     /// The last safety-plan view written for a care plan (plain), if known.
     safety_view: Option<Vec<u8>>,
+    /// The same view, decoded, so that an edit of one list re-reads only
+    /// that list.
+    safety_plan: Option<SafetyPlan>,
     /// Who may do what, from the grant statements in the document.
     access: AccessList,
     /// The hashes of the statements the document holds.
@@ -113,6 +127,7 @@ impl Loaded {
             pending_bytes: 0,
             snapshot_bytes,
             safety_view: None,
+            safety_plan: None,
             access: AccessList::default(),
             statements: BTreeSet::new(),
         };
@@ -345,18 +360,18 @@ impl Store {
         }
         let loaded = inner.load(id, self.device_id)?;
         check_kind(id, DocumentKind::CarePlan, loaded.kind)?;
+        if let Some(plan) = &loaded.safety_plan {
+            return Ok(plan.clone());
+        }
         let plan = doc::safety_plan::read(&loaded.doc);
         if loaded.safety_view.is_none() {
-            let loaded = inner
-                .docs
-                .get(id)
-                .ok_or_else(|| Error::not_found("document", id))?;
-            let (sealed, plain) = inner.seal_view(id, &loaded.doc)?;
+            let (sealed, plain) = inner.seal_plan(id, &plan)?;
             let tx = inner.conn.transaction()?;
             write_view(&tx, id, &sealed)?;
             tx.commit()?;
             if let Some(loaded) = inner.docs.get_mut(id) {
                 loaded.safety_view = Some(plain);
+                loaded.safety_plan = Some(plan.clone());
             }
         }
         Ok(plan)
@@ -386,7 +401,7 @@ impl Store {
         what: &'static str,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        self.edit_with(id, kind, what, false, edit)
+        self.edit_with(id, kind, what, ViewRefresh::None, edit)
     }
 
     /// [`Store::edit`] for edits of the safety plan: its stored view is
@@ -397,7 +412,19 @@ impl Store {
         what: &'static str,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        self.edit_with(id, DocumentKind::CarePlan, what, true, edit)
+        self.edit_with(id, DocumentKind::CarePlan, what, ViewRefresh::Full, edit)
+    }
+
+    /// [`Store::edit_safety`] for an edit that changes only one list of the
+    /// safety plan: only that list is read again for the view.
+    fn edit_safety_list<R>(
+        &self,
+        id: &DocumentId,
+        list: crate::SafetyList,
+        what: &'static str,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.edit_with(id, DocumentKind::CarePlan, what, ViewRefresh::List(list), edit)
     }
 
     fn edit_with<R>(
@@ -405,7 +432,7 @@ impl Store {
         id: &DocumentId,
         kind: DocumentKind,
         what: &'static str,
-        refresh_view: bool,
+        refresh_view: ViewRefresh,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
         self.edit_checked(
@@ -425,7 +452,7 @@ impl Store {
         id: &DocumentId,
         what: &'static str,
         check: impl FnOnce(&Loaded) -> Result<(), Error>,
-        refresh_view: bool,
+        refresh_view: ViewRefresh,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let ctx = self.context();
@@ -497,7 +524,7 @@ impl Store {
             }
             loaded.doc.apply_changes(added)?;
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = inner.persist(&id, &increment, true, &[]) {
+            if let Err(e) = inner.persist(&id, &increment, ViewRefresh::Full, &[]) {
                 inner.docs.remove(&id);
                 return Err(e);
             }
@@ -725,7 +752,11 @@ impl Inner {
             .seal(&aad("header", id, None), kind.code().as_bytes())?;
         let snapshot = self.sealer.seal(&aad("snapshot", id, None), &saved)?;
         let view = match kind {
-            DocumentKind::CarePlan => Some(self.seal_view(id, &doc)?),
+            DocumentKind::CarePlan => {
+                let plan = doc::safety_plan::read(&doc);
+                let (sealed, plain) = self.seal_plan(id, &plan)?;
+                Some((sealed, plain, plan))
+            }
             _ => None,
         };
         let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
@@ -743,20 +774,23 @@ impl Inner {
             "INSERT INTO snapshots (doc_id, blob) VALUES (?1, ?2)",
             params![id.as_bytes(), snapshot],
         )?;
-        if let Some((view, _)) = &view {
+        if let Some((view, _, _)) = &view {
             write_view(&tx, id, view)?;
         }
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
         let mut loaded = Loaded::new(id, doc, kind, saved.len());
-        loaded.safety_view = view.map(|(_, plain)| plain);
+        if let Some((_, plain, plan)) = view {
+            loaded.safety_view = Some(plain);
+            loaded.safety_plan = Some(plan);
+        }
         self.docs.insert(*id, loaded);
         Ok(())
     }
 
-    /// The safety plan's view of a care plan: (sealed, plain).
-    fn seal_view(&self, id: &DocumentId, doc: &Automerge) -> Result<(Vec<u8>, Vec<u8>), Error> {
-        let plain = serde_json::to_vec(&doc::safety_plan::read(doc))
+    /// A safety plan as its stored view: (sealed, plain).
+    fn seal_plan(&self, id: &DocumentId, plan: &SafetyPlan) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        let plain = serde_json::to_vec(plan)
             .map_err(|_| Error::InvalidDocument("the safety plan could not be encoded"))?;
         Ok((
             self.sealer.seal(&aad("view:safety", id, None), &plain)?,
@@ -788,19 +822,36 @@ impl Inner {
     }
 
     /// Stores one increment of a loaded document, compacting if it is due.
-    /// With `refresh_view`, a care plan's safety-plan view is rewritten in the
-    /// same transaction if the change altered it.
+    /// Unless `refresh_view` is `None`, a care plan's safety-plan view is
+    /// rewritten in the same transaction if the change altered it.
     fn persist(
         &mut self,
         id: &DocumentId,
         increment: &[u8],
-        refresh_view: bool,
+        refresh_view: ViewRefresh,
         signatures: &[AuthorSignature],
     ) -> Result<(), Error> {
         let view = match self.docs.get(id) {
-            Some(loaded) if refresh_view && loaded.kind == DocumentKind::CarePlan => {
-                let (sealed, plain) = self.seal_view(id, &loaded.doc)?;
-                (loaded.safety_view.as_deref() != Some(plain.as_slice())).then_some((sealed, plain))
+            Some(loaded) if loaded.kind == DocumentKind::CarePlan => {
+                let plan = match (refresh_view, &loaded.safety_plan) {
+                    (ViewRefresh::None, _) => None,
+                    (ViewRefresh::List(list), Some(cached)) => {
+                        // Adding to one list changes only that list; it
+                        // cannot make or settle a conflict.
+                        let mut plan = cached.clone();
+                        *plan.list_mut(list) = doc::safety_plan::read_list(&loaded.doc, list);
+                        Some(plan)
+                    }
+                    _ => Some(doc::safety_plan::read(&loaded.doc)),
+                };
+                match plan {
+                    Some(plan) => {
+                        let (sealed, plain) = self.seal_plan(id, &plan)?;
+                        (loaded.safety_view.as_deref() != Some(plain.as_slice()))
+                            .then_some((sealed, plain, plan))
+                    }
+                    None => None,
+                }
             }
             _ => None,
         };
@@ -812,7 +863,7 @@ impl Inner {
         let sealed = self.sealer.seal(&aad("change", id, Some(seq)), increment)?;
         let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
         let tx = self.conn.transaction()?;
-        if let Some((view, _)) = &view {
+        if let Some((view, _, _)) = &view {
             write_view(&tx, id, view)?;
         }
         let clock: i64 = tx
@@ -824,8 +875,9 @@ impl Inner {
             .execute(params![id.as_bytes(), seq, sealed])?;
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
-        if let Some((_, plain)) = view {
+        if let Some((_, plain, plan)) = view {
             loaded.safety_view = Some(plain);
+            loaded.safety_plan = Some(plan);
         }
         loaded.next_seq += 1;
         loaded.pending_changes += 1;

@@ -730,3 +730,36 @@ fn without_an_fsync_per_edit_nothing_leaves_the_device_before_it_is_on_disk() {
     b.continue_sync(&mut session, &answer).unwrap();
     assert_eq!(items(&b, &plan), 2);
 }
+
+#[test]
+fn the_safety_plan_view_stays_in_step_with_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let (plan, expected) = {
+        let a = open(&dir, "a.db");
+        let plan = a.create_care_plan(&plan_details()).unwrap();
+        let first = a
+            .add_safety_item(&plan, SafetyList::WarningSigns, "one")
+            .unwrap();
+        a.add_safety_item(&plan, SafetyList::CopingStrategies, "two")
+            .unwrap();
+        a.remove_safety_item(&plan, &first).unwrap();
+        a.add_safety_item(&plan, SafetyList::WarningSigns, "three")
+            .unwrap();
+        a.set_code_word(&plan, Some("kite")).unwrap();
+        a.add_safety_item(&plan, SafetyList::ReasonsForLiving, "my dog")
+            .unwrap();
+        let expected = a.safety_plan(&plan).unwrap();
+        assert_eq!(expected.warning_signs.len(), 1);
+        assert_eq!(expected.warning_signs[0].text, "three");
+
+        // A store that reads the whole document agrees with the view kept
+        // one list at a time.
+        let b = open(&dir, "b.db");
+        b.import(&a.export(&plan).unwrap()).unwrap();
+        assert_eq!(b.safety_plan(&plan).unwrap(), expected);
+        (plan, expected)
+    };
+    // So does the stored view, read on a cold start.
+    let a = open(&dir, "a.db");
+    assert_eq!(a.safety_plan(&plan).unwrap(), expected);
+}
