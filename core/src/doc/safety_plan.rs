@@ -140,30 +140,27 @@ pub(crate) fn read<D: ReadDoc>(doc: &D) -> SafetyPlan {
     plan
 }
 
-/// One list of the safety plan as [`read`] gives it, without reading the
-/// rest.
-pub(crate) fn read_list<D: ReadDoc>(doc: &D, list: SafetyList) -> Vec<SafetyItem> {
-    let Some(safety) = safety_map(doc) else {
-        return Vec::new();
-    };
-    let Some(list) = fields::object(doc, &safety, list.code(), ObjType::List) else {
-        return Vec::new();
-    };
-    fields::list_maps(doc, &list)
-        .into_iter()
-        .filter_map(|obj| {
-            let item = Entries::read(doc, &obj);
-            if item.boolean("removed") {
-                return None;
-            }
-            Some(SafetyItem {
-                id: item.item_id("id")?,
-                text: item.string("text"),
-                added_by: item.device("added_by"),
-                added_at: item.timestamp("added_at"),
-            })
-        })
-        .collect()
+/// The last item of a list, as [`read`] gives it (`None` if the list is
+/// empty or its last item is removed): after [`add_item`] on this device,
+/// the item just added, read without reading the rest of the plan.
+pub(crate) fn read_last_item<D: ReadDoc>(doc: &D, list: SafetyList) -> Option<SafetyItem> {
+    let safety = safety_map(doc)?;
+    let list = fields::object(doc, &safety, list.code(), ObjType::List)?;
+    let last = doc.length(&list).checked_sub(1)?;
+    let (value, obj) = doc.get(&list, last).ok()??;
+    if !matches!(value, automerge::Value::Object(ObjType::Map)) {
+        return None;
+    }
+    let item = Entries::read(doc, &obj);
+    if item.boolean("removed") {
+        return None;
+    }
+    Some(SafetyItem {
+        id: item.item_id("id")?,
+        text: item.string("text"),
+        added_by: item.device("added_by"),
+        added_at: item.timestamp("added_at"),
+    })
 }
 
 /// The item maps of one list, with their ids, removed ones included.
@@ -226,10 +223,16 @@ pub(crate) fn add_item<T: Transactable>(
     let list = fields::ensure_list(tx, &safety, list.code())?;
     let obj = fields::push_map(tx, &list)?;
     let id = ItemId::random();
-    fields::put(tx, &obj, "id", id.as_str())?;
-    fields::put(tx, &obj, "text", text)?;
-    fields::put(tx, &obj, "added_by", ctx.device.to_string())?;
-    fields::put_timestamp(tx, &obj, "added_at", ctx.now)?;
+    // A map made in this transaction has no values to compare with or to
+    // overwrite: plain puts.
+    tx.put(&obj, "id", id.as_str())?;
+    tx.put(&obj, "text", text)?;
+    tx.put(&obj, "added_by", ctx.device.to_string())?;
+    tx.put(
+        &obj,
+        "added_at",
+        automerge::ScalarValue::Timestamp(ctx.now.timestamp_millis()),
+    )?;
     Ok(id)
 }
 

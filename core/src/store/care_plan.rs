@@ -323,7 +323,7 @@ impl Store {
         text: &str,
     ) -> Result<ItemId, Error> {
         rules::item_text("text", text)?;
-        self.edit_safety_list(plan, list, "add safety-plan item", |tx, ctx| {
+        self.edit_safety_append(plan, list, "add safety-plan item", |tx, ctx| {
             safety_plan::add_item(tx, ctx, list, text)
         })
     }

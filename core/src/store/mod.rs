@@ -56,8 +56,8 @@ enum ViewRefresh {
     None,
     /// Read the whole safety plan again.
     Full,
-    /// The change only added to this list.
-    List(crate::SafetyList),
+    /// The change only appended an item, made on this device, to this list.
+    Appended(crate::SafetyList),
 }
 
 /// A document's kind and id, as listed by [`Store::documents`].
@@ -415,16 +415,23 @@ impl Store {
         self.edit_with(id, DocumentKind::CarePlan, what, ViewRefresh::Full, edit)
     }
 
-    /// [`Store::edit_safety`] for an edit that changes only one list of the
-    /// safety plan: only that list is read again for the view.
-    fn edit_safety_list<R>(
+    /// [`Store::edit_safety`] for an edit that only appends an item to one
+    /// list of the safety plan: the view gains that item, and nothing else
+    /// is read again.
+    fn edit_safety_append<R>(
         &self,
         id: &DocumentId,
         list: crate::SafetyList,
         what: &'static str,
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        self.edit_with(id, DocumentKind::CarePlan, what, ViewRefresh::List(list), edit)
+        self.edit_with(
+            id,
+            DocumentKind::CarePlan,
+            what,
+            ViewRefresh::Appended(list),
+            edit,
+        )
     }
 
     fn edit_with<R>(
@@ -835,12 +842,18 @@ impl Inner {
             Some(loaded) if loaded.kind == DocumentKind::CarePlan => {
                 let plan = match (refresh_view, &loaded.safety_plan) {
                     (ViewRefresh::None, _) => None,
-                    (ViewRefresh::List(list), Some(cached)) => {
-                        // Adding to one list changes only that list; it
-                        // cannot make or settle a conflict.
+                    (ViewRefresh::Appended(list), Some(cached)) => {
+                        // An item this device just added is the last of its
+                        // list, and a new item cannot make or settle a
+                        // conflict: the view gains that one item.
                         let mut plan = cached.clone();
-                        *plan.list_mut(list) = doc::safety_plan::read_list(&loaded.doc, list);
-                        Some(plan)
+                        match doc::safety_plan::read_last_item(&loaded.doc, list) {
+                            Some(item) => {
+                                plan.list_mut(list).push(item);
+                                Some(plan)
+                            }
+                            None => Some(doc::safety_plan::read(&loaded.doc)),
+                        }
                     }
                     _ => Some(doc::safety_plan::read(&loaded.doc)),
                 };

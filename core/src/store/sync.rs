@@ -193,7 +193,10 @@ impl Host for StoreHost<'_> {
             };
             loaded.refresh_access(id);
             let increment = loaded.doc.save_after(&before);
-            if let Err(e) = self.inner.persist(id, &increment, super::ViewRefresh::Full, &keep) {
+            if let Err(e) = self
+                .inner
+                .persist(id, &increment, super::ViewRefresh::Full, &keep)
+            {
                 self.inner.docs.remove(id);
                 return Err(e);
             }
