@@ -294,3 +294,23 @@ proptest! {
         run(devices, steps, false);
     }
 }
+
+/// A case the property found: an edit, then a session whose first answer
+/// is a stale one meant for another device.
+#[test]
+fn a_stale_answer_does_not_strand_an_edit() {
+    for _ in 0..20 {
+        run(
+            3,
+            vec![
+                Step::AddItem { device: 1 },
+                Step::Sync {
+                    device: 1,
+                    faults: vec![Fault::StaleAnswer],
+                    cut_after: None,
+                },
+            ],
+            true,
+        );
+    }
+}

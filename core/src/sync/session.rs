@@ -26,6 +26,8 @@ pub struct Session {
     states: HashMap<DocumentId, State>,
     /// Local documents changed since the last session, not yet offered.
     pending: VecDeque<DocumentId>,
+    /// Documents this side sent changes of in this session.
+    offered: HashSet<DocumentId>,
     report: SyncReport,
     started: Instant,
 }
@@ -56,6 +58,7 @@ impl Session {
             start_clock,
             states: HashMap::new(),
             pending,
+            offered: HashSet::new(),
             report: SyncReport::default(),
             started,
         };
@@ -89,6 +92,7 @@ impl Session {
                 let entry = entry_for(host, &self.peer, id, generated)?;
                 size += entry.message.len();
                 docs.push(entry);
+                self.offered.insert(id);
                 self.states.insert(id, state);
             }
         }
@@ -105,6 +109,21 @@ impl Session {
         .encode();
         self.report.bytes_sent += bytes.len();
         bytes
+    }
+
+    /// Whether, for every document this side sent changes of, the peer is
+    /// known to hold this side's heads.
+    fn all_offered_confirmed<H: Host>(&self, host: &mut H) -> Result<bool, H::Error> {
+        for id in &self.offered {
+            let Some(state) = self.states.get(id) else {
+                return Ok(false);
+            };
+            let (heads, _) = host.with_document(&self.peer, id, &[], |doc| doc.get_heads())?;
+            if !heads.iter().all(|h| state.shared_heads.contains(h)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Applies a response and says what to do next.
@@ -180,7 +199,17 @@ impl Session {
 
         if docs.is_empty() && !response.more && self.pending.is_empty() {
             self.record.cursor = Some(response.cursor);
-            self.record.synced_clock = self.start_clock;
+            // Local changes count as delivered only if the peer's last word
+            // on each document offered shows it holds them (an answer can
+            // be lost, stale or meant for someone else); otherwise the next
+            // session offers them again.
+            if self.all_offered_confirmed(host)? {
+                self.record.synced_clock = self.start_clock;
+            } else {
+                tracing::debug!(
+                    "some local changes are not confirmed; offering them again next time"
+                );
+            }
             host.store_peer(&peer, &self.record)?;
             self.report.duration = self.started.elapsed();
             tracing::debug!(
