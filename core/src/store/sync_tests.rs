@@ -120,10 +120,7 @@ fn the_granted_scope_shares_only_what_the_peer_may_see() {
     let a_id = a.device_id();
     let session = |a: &Store, b: &Store| {
         a.sync_with(b.device_id(), SyncScope::Granted, |request| {
-            Ok::<_, Infallible>(
-                b.respond_sync(a_id, &request, &SyncScope::Granted)
-                    .unwrap(),
-            )
+            Ok::<_, Infallible>(b.respond_sync(a_id, &request, &SyncScope::Granted).unwrap())
         })
         .unwrap()
     };
