@@ -29,8 +29,8 @@ pub enum LynchpinError {
         /// What could not be read, or the step that failed.
         what: String,
     },
-    /// The store or a document was written by a newer version of Lynchpin:
-    /// the app needs updating.
+    /// The store was written by a newer version of Lynchpin: the app needs
+    /// updating. (A document from a newer version is `InvalidDocument`.)
     #[error("written by a newer version of Lynchpin")]
     NewerVersion,
     /// A document, or an item inside one, does not exist.
@@ -164,15 +164,9 @@ impl From<lc::Error> for LynchpinError {
             lc::Error::NotAllowed(action) => Self::NotAllowed {
                 action: action.into(),
             },
-            lc::Error::InvalidDocument(reason) => {
-                if reason.contains("newer") {
-                    Self::NewerVersion
-                } else {
-                    Self::InvalidDocument {
-                        reason: reason.into(),
-                    }
-                }
-            }
+            lc::Error::InvalidDocument(reason) => Self::InvalidDocument {
+                reason: reason.into(),
+            },
             lc::Error::Corrupt { what } => Self::CorruptStore { what: what.into() },
             lc::Error::Storage(e) => {
                 tracing::warn!(error = %e, "storage failed");
