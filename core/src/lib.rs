@@ -63,7 +63,7 @@ pub use error::{Error, InvalidInput, OpenError, OpenStep, Problem};
 pub use ids::{DocumentId, DocumentKind, InvalidId, ItemId};
 pub use model::*;
 pub use store::{
-    DocumentSummary, Durability, ImportOutcome, MAX_IMPORT_BYTES, Store, StoreOptions, SyncFailure,
-    SyncScope, SyncSession,
+    DocumentSummary, Durability, ImportOutcome, ListenerId, MAX_IMPORT_BYTES, Store, StoreOptions,
+    SyncFailure, SyncScope, SyncSession,
 };
 pub use validate::{MAX_LIST, MAX_LONG_TEXT, MAX_SHORT_TEXT, MAX_TEXT};

@@ -15,17 +15,19 @@ mod access;
 mod care_plan;
 mod directory;
 mod journal;
+mod observe;
 mod open;
 pub(crate) mod schema;
 mod sync;
 
+pub use observe::ListenerId;
 pub use open::{Durability, StoreOptions};
 pub use sync::{SyncFailure, SyncScope, SyncSession};
 
 use std::{
     collections::{BTreeSet, HashMap},
     path::{Path, PathBuf},
-    sync::{Mutex, MutexGuard, PoisonError},
+    sync::{Mutex, PoisonError},
 };
 
 use automerge::{Automerge, transaction::CommitOptions, transaction::Transaction};
@@ -89,6 +91,7 @@ pub struct Store {
     device: DeviceKey,
     device_id: DeviceId,
     path: PathBuf,
+    listeners: observe::Listeners,
 }
 
 struct Inner {
@@ -96,6 +99,9 @@ struct Inner {
     sealer: Sealer,
     durability: Durability,
     docs: HashMap<DocumentId, Loaded>,
+    /// Documents whose changes were stored under the current lock, for the
+    /// listeners (see `observe`).
+    changed: BTreeSet<DocumentId>,
 }
 
 /// A document held in memory, with what is needed to persist its next change.
@@ -226,10 +232,12 @@ impl Store {
                 sealer: opened.sealer,
                 durability: opened.durability,
                 docs: HashMap::new(),
+                changed: BTreeSet::new(),
             }),
             device: opened.device,
             device_id,
             path: path.to_path_buf(),
+            listeners: observe::Listeners::default(),
         })
     }
 
@@ -253,8 +261,11 @@ impl Store {
         self.lock().durability
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
+    /// Takes the store's lock; listeners hear of stored changes when it is
+    /// released.
+    fn lock(&self) -> observe::Locked<'_> {
+        let guard = self
+            .inner
             .lock()
             .unwrap_or_else(|poisoned: PoisonError<_>| {
                 // A panic mid-call may have left a cached document ahead of the
@@ -262,7 +273,8 @@ impl Store {
                 let mut inner = poisoned.into_inner();
                 inner.docs.clear();
                 inner
-            })
+            });
+        observe::Locked::new(guard, &self.listeners)
     }
 
     fn context(&self) -> EditContext {
@@ -786,6 +798,7 @@ impl Inner {
         }
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
+        self.changed.insert(*id);
         let mut loaded = Loaded::new(id, doc, kind, saved.len());
         if let Some((_, plain, plan)) = view {
             loaded.safety_view = Some(plain);
@@ -888,6 +901,7 @@ impl Inner {
             .execute(params![id.as_bytes(), seq, sealed])?;
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
+        self.changed.insert(*id);
         if let Some((_, plain, plan)) = view {
             loaded.safety_view = Some(plain);
             loaded.safety_plan = Some(plan);
