@@ -202,3 +202,34 @@ fn garbage_requests_and_answers_are_errors() {
         Err(Error::Sync(_))
     ));
 }
+
+#[test]
+fn a_session_finishes_while_both_devices_keep_editing() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    sync(&a, &b);
+    let a_id = a.device_id();
+    let mut edits = 0;
+    // Every exchange, each side makes a new edit while the session runs.
+    let report = a
+        .sync_with(b.device_id(), SyncScope::All, |request| {
+            edits += 1;
+            a.add_safety_item(&plan, SafetyList::WarningSigns, &format!("a{edits}"))
+                .unwrap();
+            b.add_safety_item(&plan, SafetyList::CopingStrategies, &format!("b{edits}"))
+                .unwrap();
+            Ok::<_, Infallible>(b.respond_sync(a_id, &request, &SyncScope::All).unwrap())
+        })
+        .unwrap();
+    assert!(report.round_trips <= 3, "{report:?}");
+    // What was made during the session goes in the next one.
+    sync(&a, &b);
+    sync(&a, &b);
+    let plan_a = a.safety_plan(&plan).unwrap();
+    assert_eq!(plan_a, b.safety_plan(&plan).unwrap());
+    assert_eq!(plan_a.warning_signs.len(), edits);
+    assert_eq!(plan_a.coping_strategies.len(), edits);
+}

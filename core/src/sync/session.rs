@@ -7,7 +7,7 @@ use std::{
     time::Instant,
 };
 
-use automerge::sync::State;
+use automerge::{Automerge, ChangeHash, ReadDoc, sync::State};
 
 use super::{
     DocOutcome, Host, MAX_ROUNDS, PeerRecord, RESPONSE_BUDGET_BYTES, SyncError, SyncReport,
@@ -28,6 +28,13 @@ pub struct Session {
     pending: VecDeque<DocumentId>,
     /// Documents this side sent changes of in this session.
     offered: HashSet<DocumentId>,
+    /// Each document's heads when this session first generated a message
+    /// for it: what the session undertakes to deliver. Changes made during
+    /// the session are left to the next one, so that a device that keeps
+    /// editing still finishes its sessions.
+    targets: HashMap<DocumentId, Vec<ChangeHash>>,
+    /// Documents in step as of their target, no longer pursued.
+    settled: HashMap<DocumentId, State>,
     report: SyncReport,
     started: Instant,
 }
@@ -59,6 +66,8 @@ impl Session {
             states: HashMap::new(),
             pending,
             offered: HashSet::new(),
+            targets: HashMap::new(),
+            settled: HashMap::new(),
             report: SyncReport::default(),
             started,
         };
@@ -89,6 +98,7 @@ impl Session {
             if let Some(generated) = generate_for(host, &self.peer, &id, &mut state)?
                 .filter(|g| !g.message.changes.is_empty())
             {
+                self.targets.insert(id, generated.heads.clone());
                 let entry = entry_for(host, &self.peer, id, generated)?;
                 size += entry.message.len();
                 docs.push(entry);
@@ -112,18 +122,39 @@ impl Session {
     }
 
     /// Whether, for every document this side sent changes of, the peer is
-    /// known to hold this side's heads.
+    /// known to hold what the session set out to deliver.
     fn all_offered_confirmed<H: Host>(&self, host: &mut H) -> Result<bool, H::Error> {
         for id in &self.offered {
-            let Some(state) = self.states.get(id) else {
+            let Some(state) = self.states.get(id).or_else(|| self.settled.get(id)) else {
                 return Ok(false);
             };
-            let (heads, _) = host.with_document(&self.peer, id, &[], |doc| doc.get_heads())?;
-            if !heads.iter().all(|h| state.shared_heads.contains(h)) {
+            let Some(target) = self.targets.get(id) else {
+                return Ok(false);
+            };
+            if !peer_holds(host, &self.peer, id, state, target)? {
                 return Ok(false);
             }
         }
         Ok(true)
+    }
+
+    /// Whether a document is in step as of its target: the peer holds the
+    /// target, and this side holds everything the peer said it has. Only
+    /// changes made during the session would be left to send.
+    fn in_step<H: Host>(
+        &self,
+        host: &mut H,
+        id: &DocumentId,
+        state: &State,
+        message: &automerge::sync::Message,
+    ) -> Result<bool, H::Error> {
+        let Some(target) = self.targets.get(id) else {
+            return Ok(false);
+        };
+        if state.their_heads.is_none() || !message.need.is_empty() {
+            return Ok(false);
+        }
+        peer_holds(host, &self.peer, id, state, target)
     }
 
     /// Applies a response and says what to do next.
@@ -190,7 +221,15 @@ impl Session {
             };
             let generated = generate_for(host, &peer, &id, &mut state)?
                 .filter(|g| worth_sending(&g.message, &state, &g.heads));
+            let target_set = self.targets.contains_key(&id);
             if let Some(generated) = generated {
+                if target_set && self.in_step(host, &id, &state, &generated.message)? {
+                    self.settled.insert(id, state);
+                    continue;
+                }
+                if !target_set {
+                    self.targets.insert(id, generated.heads.clone());
+                }
                 docs.push(entry_for(host, &self.peer, id, generated)?);
             }
             self.states.insert(id, state);
@@ -225,4 +264,34 @@ impl Session {
         }
         Ok(Step::Send(self.request(Some(response.cursor), docs)))
     }
+}
+
+/// Whether the peer, as `state` knows it, holds every change in `target`:
+/// each is one of the heads both sides share or an ancestor of them.
+fn peer_holds<H: Host>(
+    host: &mut H,
+    peer: &DeviceId,
+    id: &DocumentId,
+    state: &State,
+    target: &[ChangeHash],
+) -> Result<bool, H::Error> {
+    if target.iter().all(|h| state.shared_heads.contains(h)) {
+        return Ok(true);
+    }
+    let (holds, _) = host.with_document(peer, id, &[], |doc: &mut Automerge| {
+        if !state
+            .shared_heads
+            .iter()
+            .all(|h| doc.get_change_by_hash(h).is_some())
+        {
+            return false;
+        }
+        let beyond: HashSet<ChangeHash> = doc
+            .get_changes(&state.shared_heads)
+            .iter()
+            .map(|c| c.hash())
+            .collect();
+        target.iter().all(|h| !beyond.contains(h))
+    })?;
+    Ok(holds)
 }
