@@ -113,7 +113,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     drop(cast);
     relay.stop()?;
-    if let Some(dir) = &args.keep {
+    if args.keep.is_some() {
         t.banner(&format!(
             "\nKept in {}: the four stores (*.lynchpin), their keys (*.key; see README.txt) \
              and the relay's data (relay/).",
@@ -131,6 +131,7 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 /// fresh stores under fresh keys), and writes its README.txt.
 fn prepare_kept(dir: &Path) -> Result<PathBuf, Box<dyn Error>> {
     fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let dir = &fs::canonicalize(dir)?;
     if fs::read_dir(dir)?.next().is_some() {
         return Err(format!(
             "{} is not empty: give --keep a new or empty folder",
@@ -155,9 +156,12 @@ fn prepare_kept(dir: &Path) -> Result<PathBuf, Box<dyn Error>> {
          opened again for inspection (e.g. lynchpin_core::Store::open with that key). A real app\n\
          never writes its key to a file: it keeps it in the Android Keystore or the iOS Keychain.\n\n\
          relay/ is the relay server's data folder (lynchpin-server.db): documents, grants,\n\
-         enrolled devices and the access log. `cargo run -p lynchpin-server -- --data relay`\n\
-         serves it again.\n",
+         enrolled devices and the access log. This serves it again:\n\n",
     );
+    readme.push_str(&format!(
+        "  cargo run -p lynchpin-server -- --data {} --listen 127.0.0.1:0\n",
+        dir.join("relay").display()
+    ));
     fs::write(dir.join("README.txt"), readme)?;
     Ok(dir.to_path_buf())
 }
