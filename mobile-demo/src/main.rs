@@ -13,7 +13,7 @@
 //! ```
 //!
 //! Files: `relay.rs` runs the server in-process; `device.rs` is one device
-//! (store, key, enrolment, connection); `cast.rs` the people; `scenes.rs`
+//! (store, key, enrolment, connection); `cast.rs` the people; `scenes/`
 //! the week, a function per scene; `summary.rs` the ending and the demo's
 //! check of its own claims; `timeline.rs` all the printing.
 //!
@@ -97,18 +97,19 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
 
     let records = scenes::first_appointment(&mut t, &cast)?;
     let signposted = scenes::signpost_resources(&mut t, &cast, &records)?;
-    // ── Endorsements (issue 7) are built on another branch. Scene to add here:
-    // `endorse_and_signpost`: the coordinator endorses a peer-support group and
-    // a parent-to-parent training and signposts them (it replaces the
-    // unendorsed signposting of `signpost_resources`).
+    // ── Endorsements (issue 7) are built on another branch. Scene to add here,
+    // in scenes/signposting.rs: `endorse_and_signpost`: the coordinator
+    // endorses a peer-support group and a parent-to-parent training and
+    // signposts them (it replaces the unendorsed signposting above).
     scenes::offline_evening(&mut t, &cast, &records)?;
     scenes::concurrent_safety_edits(&mut t, &cast, &records)?;
     scenes::before_the_review(&mut t, &cast, &records)?;
     scenes::back_online(&mut t, &cast, &records)?;
     scenes::review_meeting(&mut t, &cast, &records)?;
-    // ── Endorsements (issue 7). Scene to add here:
+    // ── Endorsements (issue 7). Scene to add here, in scenes/signposting.rs:
     // `endorsed_helpline_edited`: someone edits an endorsed helpline's number
-    // and every device shows "changed since endorsement".
+    // (the directory's "Testford Youth Helpline") and every device shows
+    // "changed since endorsement".
     summary::summary(&mut t, &cast, &records, &signposted)?;
 
     drop(cast);
