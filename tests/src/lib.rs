@@ -12,10 +12,40 @@ use std::{
     collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
+    process::Command,
 };
 
 use chrono::NaiveDate;
 use lynchpin_core::{CarePlanDetails, PlanStatus, StoreKey};
+
+/// A `cargo` command for building a binary from inside a test, without the
+/// variables cargo sets for the test process (`CARGO_MANIFEST_DIR`,
+/// `CARGO_PKG_NAME`, …). Build scripts such as ring's ask to rerun when those
+/// change, and cargo compares them against its own environment: inherited,
+/// they would make the nested build and the next plain `cargo build`
+/// rebuild each other's dependencies every time.
+pub fn cargo_command() -> Command {
+    let mut cargo = Command::new(env!("CARGO"));
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let set_for_tests = [
+            "CARGO_PKG_",
+            "CARGO_MANIFEST_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+            || matches!(
+                name,
+                "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR" | "OUT_DIR"
+            );
+        if set_for_tests {
+            cargo.env_remove(name);
+        }
+    }
+    cargo
+}
 
 /// A fixed store key whose 32 bytes are all `byte`.
 pub fn key(byte: u8) -> StoreKey {

@@ -23,7 +23,7 @@ pub fn server_binary() -> PathBuf {
             let binary = profile_dir.join("lynchpin-server");
             if !binary.exists() {
                 let release = profile_dir.ends_with("release");
-                let mut cargo = Command::new(env!("CARGO"));
+                let mut cargo = crate::cargo_command();
                 cargo.args(["build", "-p", "lynchpin-server", "--bin", "lynchpin-server"]);
                 if release {
                     cargo.arg("--release");

@@ -1,6 +1,8 @@
 // The Kotlin bindings, end to end, on the JVM: a store, a care plan built and
 // edited, an observer, typed exceptions, a wrong key, sync through a real
-// relay server with the suspend `sync`, and calls from several threads at once.
+// relay server with the suspend `sync`, calls from several threads at once,
+// and the Kotlin mobile demo (mobile-demo/kotlin/Demo.kt, compiled with these
+// tests) run as its own process and checked from the stores it keeps.
 //
 // No test framework: `main` runs each test and exits non-zero if one fails.
 // scripts/test-bindings compiles it with kotlinc against the generated
@@ -257,6 +259,59 @@ fun manyThreadsAtOnce(dir: File, serverBinary: String) {
     }
 }
 
+fun hexKey(file: File): ByteArray =
+    file.readText().trim().chunked(2).map { it.toInt(16).toByte() }.toByteArray()
+
+/**
+ * mobile-demo/kotlin/Demo.kt, run as its own JVM process the way an app
+ * developer runs it, then checked from the stores it keeps (not its output):
+ * four equal plans, the crisis-number conflict resolved everywhere, Alex's
+ * offline work on the coordinator's tablet, and no journal on the parent's phone.
+ */
+fun kotlinDemo(dir: File, serverBinary: String) {
+    val kept = File(dir, "kept")
+    val output = File(dir, "demo-output.txt")
+    val java = File(System.getProperty("java.home"), "bin/java").path
+    val demo = ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+        "-Djna.library.path=" + System.getProperty("jna.library.path"),
+        "org.lynchpin.demo.DemoKt", "--server", serverBinary, "--keep", kept.path)
+        .redirectErrorStream(true).redirectOutput(output).start()
+    if (!demo.waitFor(120, TimeUnit.SECONDS)) {
+        demo.destroyForcibly()
+        throw AssertionError("the demo did not finish in 120 s:\n${output.readText()}")
+    }
+    check(demo.exitValue() == 0) { "the demo exited with ${demo.exitValue()}:\n${output.readText()}" }
+    output.readLines().forEach { println("        | $it") }
+
+    fun open(file: String) = Store.open(File(kept, "$file.lynchpin").path, hexKey(File(kept, "$file.key")))
+    val alex = open("alex-phone")
+    val parent = open("parent-phone")
+    val coordinator = open("coordinator-tablet")
+    val psychologist = open("psychologist-laptop")
+    val everyone = listOf(alex, parent, coordinator, psychologist)
+    val plan = coordinator.documents().single { it.kind == DocumentKind.CARE_PLAN }.id
+    val journal = alex.documents().single { it.kind == DocumentKind.JOURNAL }.id
+
+    val reference = coordinator.carePlan(plan)
+    for (store in everyone) {
+        checkEqual(reference, store.carePlan(plan))
+        checkEqual(emptyList<Conflict>(), store.conflicts(plan))
+    }
+    checkEqual("01632 960155", reference.safetyPlan.crisisContacts.single().details.phone)
+    check(reference.safetyPlan.warningSigns.any { it.addedBy == alex.deviceId() }) { "Alex's warning sign" }
+    check(reference.safetyPlan.reasonsForLiving.any { it.addedBy == alex.deviceId() }) { "Alex's reason" }
+    check(reference.meetings.any { it.myVoice.isNotEmpty() }) { "Alex's 'my voice'" }
+
+    checkEqual(Role.READER, parent.role(plan))
+    checkEqual(listOf(alex.deviceId()), alex.access(journal).map { it.device })
+    checkEqual(2, alex.journal(journal).checkIns.size)
+    for (store in listOf(parent, coordinator, psychologist)) {
+        check(store.documents().none { it.kind == DocumentKind.JOURNAL }) { "a journal on another device" }
+    }
+    assertThrows<LynchpinException.NotFound> { parent.journal(journal) }
+    everyone.forEach { it.close() }
+}
+
 fun main() {
     val server = System.getProperty("lynchpin.server")
         ?: error("pass -Dlynchpin.server=PATH to the lynchpin-server binary")
@@ -267,6 +322,7 @@ fun main() {
         "typed exceptions for bad input and a wrong key" to ::typedExceptions,
         "sync two stores through a server" to { dir -> syncThroughAServer(dir, server) },
         "calls from many threads at once" to { dir -> manyThreadsAtOnce(dir, server) },
+        "the Kotlin demo (mobile-demo/kotlin/Demo.kt)" to { dir -> kotlinDemo(dir, server) },
     )
     var failed = 0
     for ((name, test) in tests) {
