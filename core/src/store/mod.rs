@@ -14,6 +14,8 @@
 mod access;
 mod care_plan;
 mod directory;
+mod directory_index;
+mod endorsements;
 mod journal;
 mod open;
 pub(crate) mod schema;
@@ -96,6 +98,8 @@ struct Inner {
     sealer: Sealer,
     durability: Durability,
     docs: HashMap<DocumentId, Loaded>,
+    /// The organisations whose certificates this app trusts.
+    trusted: crate::TrustedOrganisations,
 }
 
 /// A document held in memory, with what is needed to persist its next change.
@@ -115,6 +119,9 @@ struct Loaded {
     access: AccessList,
     /// The hashes of the statements the document holds.
     statements: BTreeSet<[u8; 32]>,
+    /// For a directory: its decoded index, if built since it was loaded
+    /// (rebuilt when the document's heads move on).
+    directory_index: Option<directory_index::DirectoryIndex>,
 }
 
 impl Loaded {
@@ -130,6 +137,7 @@ impl Loaded {
             safety_plan: None,
             access: AccessList::default(),
             statements: BTreeSet::new(),
+            directory_index: None,
         };
         loaded.refresh_access(id);
         loaded
@@ -226,6 +234,7 @@ impl Store {
                 sealer: opened.sealer,
                 durability: opened.durability,
                 docs: HashMap::new(),
+                trusted: crate::TrustedOrganisations::default(),
             }),
             device: opened.device,
             device_id,
@@ -939,3 +948,6 @@ mod tests;
 
 #[cfg(test)]
 mod sync_tests;
+
+#[cfg(test)]
+mod endorsement_tests;
