@@ -3,6 +3,8 @@
 //! are on [`ResourceQuery`]; the store answers from a decoded index of the
 //! directory.
 
+use std::sync::Arc;
+
 use super::{Audience, Cost, Resource, ResourceKind, Thrive};
 use crate::{
     EndorsementStatus,
@@ -68,10 +70,12 @@ impl ResourceQuery {
 }
 
 /// A resource that matched a query, with its endorsement status.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceMatch {
-    /// The resource.
-    pub resource: Resource,
+    /// The resource. Shared with the store's index of the directory, so a
+    /// query that matches the whole directory copies nothing; it does not
+    /// change when the directory does.
+    pub resource: Arc<Resource>,
     /// Its best endorsement at the query's time; `None` if it has none.
     pub endorsement: Option<EndorsementStatus>,
 }

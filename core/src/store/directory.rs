@@ -19,17 +19,13 @@ impl Store {
     /// The whole directory, resources by name (from the directory's index,
     /// which later queries reuse).
     pub fn directory(&self, id: &DocumentId) -> Result<ResourceDirectory, Error> {
-        self.with_directory(id, |index, _| index.directory.clone())
+        self.with_directory(id, |index, _| index.directory())
     }
 
     /// One resource.
     pub fn resource(&self, id: &DocumentId, resource: &ItemId) -> Result<Resource, Error> {
-        self.with_directory(id, |index, _| {
-            index
-                .position(resource)
-                .and_then(|i| index.directory.resources.get(i).cloned())
-        })?
-        .ok_or_else(|| Error::not_found("resource", resource))
+        self.with_directory(id, |index, _| index.resource(resource).cloned())?
+            .ok_or_else(|| Error::not_found("resource", resource))
     }
 
     /// Adds a resource.

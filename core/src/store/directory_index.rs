@@ -8,15 +8,15 @@
 //! settings or on the time — every endorsement's state — is worked out per
 //! call from the decoded, signature-checked statements, which is cheap.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use automerge::{Automerge, ChangeHash};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::{
-    DocumentId, EndorsementState, ItemId, ResourceDirectory, ResourceEndorsements, ResourceMatch,
-    ResourceQuery, ResourceStatus, TrustedOrganisations,
+    DocumentId, EndorsementState, ItemId, Resource, ResourceDirectory, ResourceEndorsements,
+    ResourceMatch, ResourceQuery, ResourceStatus, TrustedOrganisations,
     doc::{directory, endorsements},
     endorse::{
         ContentHash, Endorsement, EndorsementId, Revocation, StatementError, content_hash,
@@ -42,9 +42,11 @@ struct Entry {
 /// See the module docs.
 pub(crate) struct DirectoryIndex {
     heads: Vec<ChangeHash>,
-    /// The directory, resources by name (then id).
-    pub(crate) directory: ResourceDirectory,
-    /// Beside `directory.resources`, index for index.
+    id: DocumentId,
+    organisation: String,
+    /// The resources by name (then id), shared with query results.
+    resources: Vec<Arc<Resource>>,
+    /// Beside `resources`, index for index.
     entries: Vec<Entry>,
     by_id: HashMap<ItemId, usize>,
     endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
@@ -61,8 +63,8 @@ impl DirectoryIndex {
     /// Reads, hashes and checks everything in the directory `id`.
     pub(crate) fn build(doc: &Automerge, id: DocumentId) -> Self {
         let directory = directory::read(doc, id);
-        let entries: Vec<Entry> = directory
-            .resources
+        let resources: Vec<Arc<Resource>> = directory.resources.into_iter().map(Arc::new).collect();
+        let entries: Vec<Entry> = resources
             .iter()
             .map(|r| Entry {
                 hash: content_hash(&r.details),
@@ -71,8 +73,7 @@ impl DirectoryIndex {
                 regions: r.details.regions.iter().map(|s| s.to_lowercase()).collect(),
             })
             .collect();
-        let by_id = directory
-            .resources
+        let by_id = resources
             .iter()
             .enumerate()
             .map(|(i, r)| (r.id.clone(), i))
@@ -115,7 +116,9 @@ impl DirectoryIndex {
         }
         Self {
             heads: doc.get_heads(),
-            directory,
+            id,
+            organisation: directory.organisation,
+            resources,
             entries,
             by_id,
             endorsements: stored,
@@ -123,8 +126,24 @@ impl DirectoryIndex {
         }
     }
 
+    /// The whole directory, copied.
+    pub(crate) fn directory(&self) -> ResourceDirectory {
+        ResourceDirectory {
+            id: self.id,
+            organisation: self.organisation.clone(),
+            resources: self.resources.iter().map(|r| Resource::clone(r)).collect(),
+        }
+    }
+
+    /// One resource.
+    pub(crate) fn resource(&self, resource: &ItemId) -> Option<&Resource> {
+        self.position(resource)
+            .and_then(|i| self.resources.get(i))
+            .map(|r| &**r)
+    }
+
     /// The position of a resource.
-    pub(crate) fn position(&self, resource: &ItemId) -> Option<usize> {
+    fn position(&self, resource: &ItemId) -> Option<usize> {
         self.by_id.get(resource).copied()
     }
 
@@ -164,7 +183,7 @@ impl DirectoryIndex {
     ) -> Option<ResourceEndorsements> {
         let current = self.content_hash(resource)?;
         let cx = Context {
-            directory: self.directory.id,
+            directory: self.id,
             resource,
             current,
             trusted,
@@ -201,13 +220,7 @@ impl DirectoryIndex {
             .collect();
         let region = q.region.as_deref().map(str::to_lowercase);
         let mut hits = Vec::new();
-        for (i, (resource, entry)) in self
-            .directory
-            .resources
-            .iter()
-            .zip(&self.entries)
-            .enumerate()
-        {
+        for (i, (resource, entry)) in self.resources.iter().zip(&self.entries).enumerate() {
             let d = &resource.details;
             if q.thrive.is_some_and(|t| !d.thrive.contains(&t))
                 || q.kind.is_some_and(|k| d.kind != k)
@@ -252,7 +265,7 @@ impl DirectoryIndex {
         hits.into_iter()
             .filter_map(|((.., i), endorsement)| {
                 Some(ResourceMatch {
-                    resource: self.directory.resources.get(i)?.clone(),
+                    resource: Arc::clone(self.resources.get(i)?),
                     endorsement,
                 })
             })

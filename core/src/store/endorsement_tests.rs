@@ -391,7 +391,7 @@ fn queries_filter_and_rank_endorsed_and_relevant_first() {
             .query_resources(&directory, &q, now)
             .unwrap()
             .into_iter()
-            .map(|m| m.resource.id)
+            .map(|m| m.resource.id.clone())
             .collect()
     };
     let text = |t: &str| ResourceQuery {

@@ -176,8 +176,7 @@ impl Store {
         validate::date("date", date)?;
         let evidence = self
             .with_directory(directory, |index, _| {
-                let position = index.position(resource)?;
-                let snapshot = index.directory.resources.get(position)?.details.clone();
+                let snapshot = index.resource(resource)?.details.clone();
                 let hash = index.content_hash(resource)?;
                 let mut current: Vec<&Endorsement> = index
                     .stored(resource)
