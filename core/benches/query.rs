@@ -56,10 +56,6 @@ fn fixture(dir: &tempfile::TempDir) -> (Store, DocumentId) {
     )
     .expect("certificate");
     store.set_trusted_organisations(TrustedOrganisations::new([org.public_key()]));
-    group.finish();
-    // Each rebuild reads the whole directory: ten samples are enough.
-    let mut group = c.benchmark_group("query");
-    group.sample_size(10);
     let resources = store.directory(&directory).expect("read").resources;
     let review = Utc::now().date_naive() + Days::new(180);
     for (i, resource) in resources.iter().enumerate().filter(|(i, _)| i % 5 == 0) {

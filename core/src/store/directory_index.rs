@@ -60,8 +60,21 @@ impl DirectoryIndex {
         self.heads == heads
     }
 
-    /// Reads, hashes and checks everything in the directory `id`.
-    pub(crate) fn build(doc: &Automerge, id: DocumentId) -> Self {
+    /// Reads, hashes and checks everything in the directory `id`. The
+    /// statements `previous` (an older index of the same directory) had
+    /// already decoded are reused: an id is the hash of the bytes, so the
+    /// same id is the same statement, and its signatures are not verified
+    /// again.
+    pub(crate) fn build(doc: &Automerge, id: DocumentId, previous: Option<Self>) -> Self {
+        let mut known: HashMap<EndorsementId, Result<Endorsement, StatementError>> = previous
+            .map(|p| {
+                p.endorsements
+                    .into_values()
+                    .flatten()
+                    .map(|s| (s.id, s.decoded))
+                    .collect()
+            })
+            .unwrap_or_default();
         let directory = directory::read(doc, id);
         let resources: Vec<Arc<Resource>> = directory.resources.into_iter().map(Arc::new).collect();
         let entries: Vec<Entry> = resources
@@ -82,7 +95,10 @@ impl DirectoryIndex {
         let mut stored: HashMap<ItemId, Vec<StoredEndorsement>> = HashMap::new();
         let mut unattributed = raw.junk;
         for (key_resource, bytes) in raw.endorsements {
-            let decoded = Endorsement::decode(&bytes);
+            let id = EndorsementId(Sha256::digest(&bytes).into());
+            let decoded = known
+                .remove(&id)
+                .unwrap_or_else(|| Endorsement::decode(&bytes));
             // A statement is filed under the resource it names; one that
             // does not decode, under the resource its key names.
             let resource = match &decoded {
@@ -94,7 +110,6 @@ impl DirectoryIndex {
                 continue;
             };
             let list = stored.entry(resource).or_default();
-            let id = EndorsementId(Sha256::digest(&bytes).into());
             if list.iter().any(|s| s.id == id) {
                 continue;
             }

@@ -44,9 +44,13 @@ impl Store {
         let loaded = inner.load(id, self.device_id)?;
         check_kind(id, DocumentKind::ResourceDirectory, loaded.kind)?;
         let heads = loaded.doc.get_heads();
-        let index = match &mut loaded.directory_index {
-            Some(index) if index.is_current(&heads) => index,
-            slot => slot.insert(DirectoryIndex::build(&loaded.doc, *id)),
+        let index = match loaded.directory_index.take() {
+            Some(index) if index.is_current(&heads) => loaded.directory_index.insert(index),
+            previous => {
+                loaded
+                    .directory_index
+                    .insert(DirectoryIndex::build(&loaded.doc, *id, previous))
+            }
         };
         Ok(f(index, &trusted))
     }
