@@ -1,27 +1,6 @@
 //! What a device shows for an endorsement, worked out offline from the
-//! statements, the organisations it trusts and the time.
-//!
-//! One endorsement's state, checked in this order (the first that applies
-//! wins, so the order is also the precedence):
-//!
-//! 1. **NotTrusted** — no valid chain: the statement does not decode, a
-//!    signature does not verify, it names another directory or resource,
-//!    the clinician certified their own key, the certifying organisation is
-//!    not trusted, the certificate is not valid at the evaluation time, the
-//!    endorsement was signed outside the certificate's validity, or it is
-//!    stamped more than [`MAX_CLOCK_SKEW`] after the evaluation time.
-//! 2. **Revoked** — a revocation signed by the endorsing clinician's key or
-//!    by the certifying organisation's key names it (and is stamped no
-//!    later than the evaluation time plus [`MAX_CLOCK_SKEW`]).
-//! 3. **ChangedSinceEndorsement** — the resource's current content hash is
-//!    not the one endorsed.
-//! 4. **ReviewOverdue** — the evaluation time's UTC date is after the
-//!    endorsement's review date.
-//! 5. **Endorsed**.
-//!
-//! A resource's overall status is its best endorsement: Endorsed, then
-//! ReviewOverdue, ChangedSinceEndorsement, Revoked, NotTrusted; among
-//! equals the most recently signed.
+//! statements, the organisations it trusts and the time. The rules are on
+//! [`EndorsementState`].
 
 use std::collections::BTreeSet;
 
@@ -71,8 +50,29 @@ impl TrustedOrganisations {
     }
 }
 
-/// What a device shows for one endorsement (see the module docs for the
-/// precise rules and their precedence).
+/// What a device shows for one endorsement.
+///
+/// One endorsement's state, checked in this order (the first that applies
+/// wins, so the order is also the precedence):
+///
+/// 1. **NotTrusted** — no valid chain: the statement does not decode, a
+///    signature does not verify, it names another directory or resource,
+///    the clinician certified their own key, the certifying organisation is
+///    not trusted, the certificate is not valid at the evaluation time, the
+///    endorsement was signed outside the certificate's validity, or it is
+///    stamped more than [`MAX_CLOCK_SKEW`] after the evaluation time.
+/// 2. **Revoked** — a revocation signed by the endorsing clinician's key or
+///    by the certifying organisation's key names it (and is stamped no
+///    later than the evaluation time plus [`MAX_CLOCK_SKEW`]).
+/// 3. **ChangedSinceEndorsement** — the resource's current content hash is
+///    not the one endorsed.
+/// 4. **ReviewOverdue** — the evaluation time's UTC date is after the
+///    endorsement's review date.
+/// 5. **Endorsed**.
+///
+/// A resource's overall status is its best endorsement: Endorsed, then
+/// ReviewOverdue, ChangedSinceEndorsement, Revoked, NotTrusted; among
+/// equals the most recently signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndorsementState {
@@ -178,7 +178,7 @@ impl EndorsementStatus {
 /// Every endorsement of one resource, best first, and the best.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ResourceEndorsements {
-    /// The best endorsement (see the module docs), `None` if there is none.
+    /// The best endorsement (see [`EndorsementState`]), `None` if there is none.
     pub best: Option<EndorsementStatus>,
     /// All of them, best first: by state (Endorsed first), then most
     /// recently signed, then id.

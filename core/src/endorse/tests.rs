@@ -591,7 +591,8 @@ fn the_best_endorsement_is_the_most_valid_then_the_newest() {
 fn the_content_hash_covers_content_and_not_bookkeeping() {
     let base = vector_resource();
     let hash = content_hash(&base);
-    let changed: Vec<(&str, fn(&mut ResourceDetails))> = vec![
+    type Change = fn(&mut ResourceDetails);
+    let changed: Vec<(&str, Change)> = vec![
         ("name", |d| d.name.push('!')),
         ("description", |d| d.description.push(' ')),
         ("kind", |d| d.kind = ResourceKind::Helpline),

@@ -275,7 +275,7 @@ impl DirectoryIndex {
             let inactive = d.status != ResourceStatus::Active;
             hits.push(((tier, std::cmp::Reverse(in_name), inactive, i), best));
         }
-        hits.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        hits.sort_unstable_by_key(|hit| hit.0);
         hits.truncate(q.limit.unwrap_or(usize::MAX));
         hits.into_iter()
             .filter_map(|((.., i), endorsement)| {

@@ -426,7 +426,7 @@ fn queries_filter_and_rank_endorsed_and_relevant_first() {
             age: Some(25),
             ..ResourceQuery::default()
         }),
-        [parents.clone()]
+        vec![parents.clone()]
     );
     assert_eq!(
         ids(ResourceQuery {
@@ -441,21 +441,21 @@ fn queries_filter_and_rank_endorsed_and_relevant_first() {
             cost: Some(Cost::Paid),
             ..ResourceQuery::default()
         }),
-        [parents.clone()]
+        vec![parents.clone()]
     );
     assert_eq!(
         ids(ResourceQuery {
             kind: Some(ResourceKind::SelfCareApp),
             ..ResourceQuery::default()
         }),
-        [sleep_app.clone()]
+        vec![sleep_app.clone()]
     );
     assert_eq!(
         ids(ResourceQuery {
             endorsed_only: true,
             ..ResourceQuery::default()
         }),
-        [worry_site.clone()]
+        vec![worry_site.clone()]
     );
     assert_eq!(
         ids(ResourceQuery {

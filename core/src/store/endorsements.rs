@@ -195,7 +195,7 @@ impl Store {
                                 .all(|r| !crate::endorse::statements::may_revoke(&r.revoker, e))
                     })
                     .collect();
-                current.sort_by(|a, b| b.issued_at.cmp(&a.issued_at));
+                current.sort_by_key(|e| std::cmp::Reverse(e.issued_at));
                 Some(SignpostEvidence {
                     snapshot,
                     content_hash: hash,
