@@ -114,6 +114,10 @@ pub enum Error {
     /// Lynchpin document, or conflict with the stored one.
     #[error("not an acceptable document: {0}")]
     InvalidDocument(&'static str),
+    /// Bytes given to a call are not a valid signed statement (a
+    /// certificate request, certificate, endorsement or revocation).
+    #[error(transparent)]
+    InvalidStatement(#[from] crate::endorse::StatementError),
     /// Stored data could not be decrypted or decoded. It is left as it is.
     #[error("stored {what} is corrupt")]
     Corrupt {

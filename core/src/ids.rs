@@ -69,6 +69,17 @@ impl ItemId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The 16 bytes of the UUID, as signed statements carry it.
+    pub fn uuid_bytes(&self) -> [u8; 16] {
+        // An `ItemId` is only ever built from a parsed UUID.
+        Uuid::parse_str(&self.0).map_or([0; 16], |uuid| *uuid.as_bytes())
+    }
+
+    /// The id with these 16 UUID bytes.
+    pub fn from_uuid_bytes(bytes: [u8; 16]) -> Self {
+        Self(Uuid::from_bytes(bytes).hyphenated().to_string())
+    }
 }
 
 impl FromStr for ItemId {
@@ -160,6 +171,7 @@ mod tests {
         assert_eq!(doc.to_string().parse::<DocumentId>(), Ok(doc));
         assert_eq!(DocumentId::from_slice(doc.as_bytes()), Some(doc));
         let item = ItemId::random();
+        assert_eq!(ItemId::from_uuid_bytes(item.uuid_bytes()), item);
         assert_eq!(item.as_str().parse::<ItemId>(), Ok(item));
     }
 

@@ -47,6 +47,7 @@ pub mod access;
 mod client;
 pub mod crypto;
 mod doc;
+pub mod endorse;
 mod error;
 pub mod generate;
 mod ids;
@@ -59,6 +60,11 @@ pub use access::{AccessEntry, Role};
 #[cfg(feature = "client")]
 pub use client::{AccessAction, AccessLogEntry, SyncServer};
 pub use crypto::{DeviceId, DeviceKey, StoreKey};
+pub use endorse::{
+    Certificate, CertificateRequest, ContentHash, Endorsement, EndorsementId, EndorsementState,
+    EndorsementStatus, Endorser, NotTrustedReason, PublicKey, ResourceEndorsements, Revocation,
+    SigningKeyPair, StatementError, TrustedOrganisations, content_hash,
+};
 pub use error::{Error, InvalidInput, OpenError, OpenStep, Problem};
 pub use ids::{DocumentId, DocumentKind, InvalidId, ItemId};
 pub use model::*;

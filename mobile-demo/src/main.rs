@@ -4,7 +4,10 @@
 //! psychologist's laptop. They enrol with one-time invites, edit offline,
 //! sync through the relay and converge; a conflict on the safety plan's
 //! crisis line is shown with its authors and resolved; Alex's journal never
-//! reaches the parent.
+//! reaches the parent. A clinician certified by an organisation the apps
+//! trust endorses resources in the region's directory and signposts them
+//! with their evidence; when an endorsed helpline's number is edited, every
+//! device shows that it changed since its endorsement.
 //!
 //! ```text
 //! cargo run -p mobile-demo                  # the whole week, in seconds
@@ -19,7 +22,9 @@
 //!
 //! A kept folder holds `<device>.lynchpin` (each store), `<device>.key` (its
 //! key in hex: a stand-in for the platform keystore, written only with
-//! `--keep`), `relay/` (the server's data) and a `README.txt` saying so.
+//! `--keep`), `trusted-organisations.txt` (the organisation public key the
+//! apps trust, in hex, one a line), `relay/` (the server's data) and a
+//! `README.txt` saying so.
 
 #![allow(clippy::print_stderr)]
 
@@ -39,6 +44,7 @@ use std::{
 };
 
 use clap::Parser;
+use lynchpin_core::{SigningKeyPair, TrustedOrganisations};
 
 use crate::{cast::Cast, relay::Relay, timeline::Timeline};
 
@@ -94,30 +100,45 @@ fn run(args: &Args) -> Result<(), Box<dyn Error>> {
         relay.data().display()
     ));
     let cast = Cast::enrol(&mut t, &dir, args.keep.is_some(), &relay)?;
+    // The organisation that certifies clinicians. Its secret stays with its
+    // admin tool (here, this process); each app is configured with its
+    // public key after opening the store.
+    let organisation = SigningKeyPair::generate()?;
+    let trusted = TrustedOrganisations::new([organisation.public_key()]);
+    for device in cast.all() {
+        device.store.set_trusted_organisations(trusted.clone());
+    }
+    if args.keep.is_some() {
+        fs::write(
+            dir.join("trusted-organisations.txt"),
+            format!("{}\n", organisation.public_key()),
+        )?;
+    }
+    t.narrate(&format!(
+        "Each app trusts one organisation to certify clinicians: {} (key {}…)",
+        scenes::ORGANISATION,
+        &organisation.public_key().to_string()[..12]
+    ));
 
     let records = scenes::first_appointment(&mut t, &cast)?;
-    let signposted = scenes::signpost_resources(&mut t, &cast, &records)?;
-    // ── Endorsements (issue 7) are built on another branch. Scene to add here,
-    // in scenes/signposting.rs: `endorse_and_signpost`: the coordinator
-    // endorses a peer-support group and a parent-to-parent training and
-    // signposts them (it replaces the unendorsed signposting above).
+    let directory = scenes::publish_directory(&mut t, &cast)?;
+    let signposted =
+        scenes::endorse_and_signpost(&mut t, &cast, &records, &directory, &organisation)?;
     scenes::offline_evening(&mut t, &cast, &records)?;
     scenes::concurrent_safety_edits(&mut t, &cast, &records)?;
     scenes::before_the_review(&mut t, &cast, &records)?;
     scenes::back_online(&mut t, &cast, &records)?;
     scenes::review_meeting(&mut t, &cast, &records)?;
-    // ── Endorsements (issue 7). Scene to add here, in scenes/signposting.rs:
-    // `endorsed_helpline_edited`: someone edits an endorsed helpline's number
-    // (the directory's "Testford Youth Helpline") and every device shows
-    // "changed since endorsement".
+    scenes::endorsed_helpline_edited(&mut t, &cast, &records, &signposted)?;
     summary::summary(&mut t, &cast, &records, &signposted)?;
 
     drop(cast);
     relay.stop()?;
     if args.keep.is_some() {
         t.banner(&format!(
-            "\nKept in {}: the four stores (*.lynchpin), their keys (*.key; see README.txt) \
-             and the relay's data (relay/).",
+            "\nKept in {}: the four stores (*.lynchpin), their keys (*.key; see README.txt), \
+             the trusted organisation's key (trusted-organisations.txt) and the relay's data \
+             (relay/).",
             dir.display()
         ));
     }
@@ -156,6 +177,10 @@ fn prepare_kept(dir: &Path) -> Result<PathBuf, Box<dyn Error>> {
         "\nA .key file is the store's 32-byte key in hex. It is here only so the stores can be\n\
          opened again for inspection (e.g. lynchpin_core::Store::open with that key). A real app\n\
          never writes its key to a file: it keeps it in the Android Keystore or the iOS Keychain.\n\n\
+         trusted-organisations.txt holds the public key (64 hex digits, one a line) of the\n\
+         organisation whose certificates the apps trust: Example NHS Foundation Trust\n\
+         (fictional). Set it on a reopened store (Store::set_trusted_organisations) to see the\n\
+         endorsements' statuses as the devices did; the secret keys were never kept.\n\n\
          relay/ is the relay server's data folder (lynchpin-server.db): documents, grants,\n\
          enrolled devices and the access log. This serves it again:\n\n",
     );

@@ -4,7 +4,11 @@
 
 use std::{collections::BTreeMap, error::Error};
 
-use lynchpin_core::{AccessAction, AccessLogEntry, DocumentKind, Error as CoreError};
+use chrono::Utc;
+use lynchpin_core::{
+    AccessAction, AccessLogEntry, DocumentKind, EndorsementState, Error as CoreError,
+    SignpostFeedback,
+};
 
 use crate::{
     cast::Cast,
@@ -96,8 +100,7 @@ pub fn summary(
         names.push(resource.details.name);
     }
     t.narrate(&format!(
-        "Signposted in the plan, and readable offline from the directory on Alex's phone: {} \
-         (not yet endorsed)",
+        "Signposted in the plan with their endorsements, checked offline on Alex's phone: {}",
         names.join("; ")
     ));
 
@@ -126,7 +129,8 @@ pub fn summary(
         Err(e) => return Err(e.into()),
     }
 
-    check(cast, records, &same, &journal_log)
+    check(cast, records, &same, &journal_log)?;
+    check_endorsements(cast, records, signposted)
 }
 
 /// Reads and writes in an access log, per device name.
@@ -190,6 +194,69 @@ fn check(cast: &Cast, records: &Records, same: &[bool], journal_log: &Tally) -> 
         .any(|m| m.id == records.review && !m.my_voice.is_empty())
     {
         return Err("Alex's 'my voice' did not reach the coordinator".into());
+    }
+    Ok(())
+}
+
+/// The endorsement claims, checked on the stores with the trust each app
+/// was configured with: on every device that holds the directory the peer
+/// group and the parents' course are endorsed and the edited helpline is
+/// changed since its endorsement; the plan's signposts carry evidence that
+/// verifies on Alex's phone; Alex's feedback reached the coordinator.
+fn check_endorsements(cast: &Cast, records: &Records, signposted: &Signposted) -> Result<()> {
+    let now = Utc::now();
+    let directory = &signposted.helpline.directory;
+    for device in cast.all() {
+        let store = &device.store;
+        if store.role(directory)?.is_none() {
+            continue;
+        }
+        for resource in &signposted.resources {
+            let state = store
+                .resource_endorsements(directory, &resource.resource, now)?
+                .state();
+            if state != Some(EndorsementState::Endorsed) {
+                return Err(format!(
+                    "{} shows a signposted resource as {state:?}, not endorsed",
+                    device.name()
+                )
+                .into());
+            }
+        }
+        let helpline = store
+            .resource_endorsements(directory, &signposted.helpline.resource, now)?
+            .state();
+        if helpline != Some(EndorsementState::ChangedSinceEndorsement) {
+            return Err(format!(
+                "{} shows the edited helpline as {helpline:?}, not changed since endorsement",
+                device.name()
+            )
+            .into());
+        }
+    }
+    for signpost in &signposted.signposts {
+        let state = cast
+            .alex
+            .store
+            .signpost_endorsements(&records.plan, signpost, now)?
+            .and_then(|s| s.state());
+        if state != Some(EndorsementState::Endorsed) {
+            return Err(format!(
+                "a signpost's evidence on Alex's phone is {state:?}, not endorsed"
+            )
+            .into());
+        }
+    }
+    let feedback = cast
+        .coordinator
+        .store
+        .care_plan(&records.plan)?
+        .signposts
+        .into_iter()
+        .find(|s| signposted.signposts.first() == Some(&s.id))
+        .map(|s| s.feedback);
+    if feedback != Some(SignpostFeedback::Helpful) {
+        return Err("Alex's feedback on the peer group did not reach the coordinator".into());
     }
     Ok(())
 }

@@ -3,11 +3,16 @@
 //! files and the relay's database, never from its printed text: the four
 //! copies of the plan are equal, the crisis-number conflict was real and is
 //! resolved, the parent's phone has no journal and the relay never sent it
-//! one, and Alex's offline work reached the coordinator.
+//! one, and Alex's offline work reached the coordinator. With the trusted
+//! organisation's key configured as the demo's apps were: the two endorsed
+//! resources are endorsed on every device that holds the directory, the
+//! edited helpline shows as changed since its endorsement there, and the
+//! plan's signposts carry evidence that verifies on Alex's phone.
 //!
 //! The kept folder's layout is the demo's contract (mobile-demo/src/main.rs):
 //! `<device>.lynchpin` and `<device>.key` (the store's key in hex) for each
-//! device, and `relay/` for the server's data.
+//! device, `trusted-organisations.txt` (organisation public keys in hex, one
+//! a line), and `relay/` for the server's data.
 
 use std::{
     collections::BTreeSet,
@@ -19,7 +24,11 @@ use std::{
 };
 
 use automerge::{ActorId, Automerge, ScalarValue, legacy};
-use lynchpin_core::{DeviceId, DocumentId, DocumentKind, Role, Store};
+use chrono::Utc;
+use lynchpin_core::{
+    DeviceId, DocumentId, DocumentKind, EndorsementState, Role, SignpostFeedback, Store,
+    TrustedOrganisations,
+};
 use lynchpin_server::storage::{AccessAction, ServerStore, sqlite::SqliteStore};
 use lynchpin_tests::key_from_hex;
 
@@ -71,6 +80,25 @@ fn only(store: &Store, kind: DocumentKind) -> DocumentId {
         .collect();
     assert_eq!(ids.len(), 1, "documents of kind {kind}: {ids:?}");
     ids[0]
+}
+
+/// The organisations the demo's apps trusted, from the kept folder.
+fn trusted_organisations(dir: &Path) -> TrustedOrganisations {
+    let text = fs::read_to_string(dir.join("trusted-organisations.txt"))
+        .expect("read trusted-organisations.txt");
+    let keys: Vec<Vec<u8>> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let line = line.trim();
+            assert!(line.len() == 64 && line.is_ascii(), "a key in hex: {line}");
+            (0..32)
+                .map(|i| u8::from_str_radix(&line[2 * i..2 * i + 2], 16).expect("hex digits"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(keys.len(), 1, "one trusted organisation");
+    TrustedOrganisations::from_slices(&keys).expect("Ed25519 public keys")
 }
 
 fn document(store: &Store, id: &DocumentId) -> Automerge {
@@ -253,6 +281,64 @@ fn the_demo_keeps_its_promises() {
     };
     assert_eq!(my_voice(&alex).len(), 1);
     assert_eq!(my_voice(&coordinator), my_voice(&alex));
+
+    // Endorsements, as each app saw them: trust the organisation the demo
+    // configured. Every device holds the directory (its grants give the
+    // clinicians write and Alex and the parent read), so each works out the
+    // statuses from it: the signposted peer group and parents' course are
+    // endorsed, the helpline whose number was edited is not any more.
+    let trusted = trusted_organisations(&kept);
+    let directory = only(&coordinator, DocumentKind::ResourceDirectory);
+    let now = Utc::now();
+    let signposts = reference.signposts.clone();
+    assert_eq!(signposts.len(), 2, "{signposts:?}");
+    let signposted: BTreeSet<_> = signposts
+        .iter()
+        .map(|s| s.resource.resource.clone())
+        .collect();
+    let mut holders = 0;
+    for store in everyone {
+        store.set_trusted_organisations(trusted.clone());
+        if store.role(&directory).unwrap().is_none() {
+            continue;
+        }
+        holders += 1;
+        let resources = store.directory(&directory).unwrap().resources;
+        assert_eq!(resources.len(), 3);
+        for resource in resources {
+            let status = store
+                .resource_endorsements(&directory, &resource.id, now)
+                .unwrap();
+            let expected = if signposted.contains(&resource.id) {
+                EndorsementState::Endorsed
+            } else {
+                assert!(resource.details.name.contains("Helpline"));
+                EndorsementState::ChangedSinceEndorsement
+            };
+            assert_eq!(status.state(), Some(expected), "{}", resource.details.name);
+            let endorser = status.best.unwrap().endorser.unwrap();
+            assert!(trusted.trusts(&endorser.organisation_key));
+        }
+    }
+    assert_eq!(holders, 4, "every device holds the directory");
+
+    // The signposts in Alex's plan carry their evidence, and its
+    // endorsements verify on Alex's phone; Alex's feedback reached the team.
+    for signpost in &signposts {
+        let evidence = signpost.evidence.as_ref().expect("a signpost's evidence");
+        assert!(!evidence.endorsements.is_empty());
+        let status = alex
+            .signpost_endorsements(&plan, &signpost.id, now)
+            .unwrap()
+            .expect("evidence");
+        assert_eq!(status.state(), Some(EndorsementState::Endorsed));
+        assert!(status.all.iter().all(|s| s.not_trusted.is_none()));
+    }
+    assert!(
+        signposts
+            .iter()
+            .any(|s| s.feedback == SignpostFeedback::Helpful && s.feedback_at.is_some())
+    );
 }
 
 #[test]

@@ -4,18 +4,19 @@
 //! Root keys: `subject_name`, `status`, `period_start`, `period_end`,
 //! `next_review`, `thrive`, `thrive_history` (list), `coordinator`, and the
 //! item maps `team`, `goals`, `activities`, `meetings`, `signposts`, plus the
-//! `safety` map. Each item map holds maps keyed by item id, each with a
+//! `safety` map. A signpost may hold an `evidence` map (see
+//! `read_evidence`). Each item map holds maps keyed by item id, each with a
 //! `created_at` timestamp that orders them.
 
 use automerge::{ObjId, ROOT, ReadDoc, transaction::Transactable};
 
 use super::{
-    EditContext, fields,
+    EditContext, directory, fields,
     items::{item, new_item, read_items, remove_item},
     safety_plan,
 };
 use crate::{
-    DocumentId, Error, ItemId,
+    ContentHash, DocumentId, Error, ItemId, SignpostEvidence,
     model::{
         Activity, ActivityDetails, ActivityStatus, CarePlan, CarePlanDetails, Decision, Goal,
         GoalDetails, GoalLifecycle, GoalScore, Meeting, MeetingDetails, MeetingText, PlanStatus,
@@ -494,7 +495,69 @@ fn read_signpost<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> Option<Signpos
         date: fields::date(doc, obj, "date")?,
         feedback: fields::code(doc, obj, "feedback").unwrap_or(SignpostFeedback::Suggested),
         feedback_at: fields::timestamp(doc, obj, "feedback_at"),
+        evidence: read_evidence(doc, obj),
     })
+}
+
+/// A signpost's `evidence` map: `snapshot` (a map laid out as a directory's
+/// resource), `content_hash` (32 bytes) and `endorsements` (a list of
+/// statement bytes). Absent on signposts made without a directory.
+fn read_evidence<D: ReadDoc>(doc: &D, obj: &ObjId) -> Option<SignpostEvidence> {
+    use automerge::{ObjType, ScalarValue, Value};
+    let evidence = fields::object(doc, obj, "evidence", ObjType::Map)?;
+    let snapshot = fields::object(doc, &evidence, "snapshot", ObjType::Map)?;
+    let content_hash = match fields::scalar(doc, &evidence, "content_hash")? {
+        ScalarValue::Bytes(bytes) => ContentHash(bytes.try_into().ok()?),
+        _ => return None,
+    };
+    let endorsements = fields::object(doc, &evidence, "endorsements", ObjType::List)
+        .map(|list| {
+            doc.list_range(&list, ..)
+                .filter_map(|item| match item.value.into_value() {
+                    Value::Scalar(s) => match s.as_ref() {
+                        ScalarValue::Bytes(b) => Some(b.clone()),
+                        _ => None,
+                    },
+                    Value::Object(_) => None,
+                })
+                .take(MAX_EVIDENCE_ENDORSEMENTS)
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(SignpostEvidence {
+        snapshot: directory::read_details(doc, &snapshot),
+        content_hash,
+        endorsements,
+    })
+}
+
+/// The most endorsements a signpost carries (and reads).
+pub(crate) const MAX_EVIDENCE_ENDORSEMENTS: usize = 8;
+
+fn write_evidence<T: Transactable>(
+    tx: &mut T,
+    obj: &ObjId,
+    evidence: &SignpostEvidence,
+) -> Result<(), Error> {
+    let map = fields::new_map(tx, obj, "evidence")?;
+    let snapshot = fields::new_map(tx, &map, "snapshot")?;
+    directory::write_details(tx, &snapshot, &evidence.snapshot)?;
+    fields::put(
+        tx,
+        &map,
+        "content_hash",
+        automerge::ScalarValue::Bytes(evidence.content_hash.0.to_vec()),
+    )?;
+    let list = fields::new_list(tx, &map, "endorsements")?;
+    for (i, bytes) in evidence
+        .endorsements
+        .iter()
+        .take(MAX_EVIDENCE_ENDORSEMENTS)
+        .enumerate()
+    {
+        tx.insert(&list, i, automerge::ScalarValue::Bytes(bytes.clone()))?;
+    }
+    Ok(())
 }
 
 /// Signposts a resource to the young person.
@@ -505,6 +568,7 @@ pub(crate) fn add_signpost<T: Transactable>(
     signposted_by: &str,
     reason: &str,
     date: chrono::NaiveDate,
+    evidence: Option<&SignpostEvidence>,
 ) -> Result<ItemId, Error> {
     let (id, obj) = new_item(tx, SIGNPOSTS, ctx)?;
     write_resource_ref(tx, &obj, Some(resource))?;
@@ -512,6 +576,9 @@ pub(crate) fn add_signpost<T: Transactable>(
     fields::put(tx, &obj, "reason", reason)?;
     fields::put_date(tx, &obj, "date", Some(date))?;
     fields::put(tx, &obj, "feedback", SignpostFeedback::Suggested.code())?;
+    if let Some(evidence) = evidence {
+        write_evidence(tx, &obj, evidence)?;
+    }
     Ok(id)
 }
 

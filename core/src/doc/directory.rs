@@ -1,16 +1,23 @@
 //! Resource-directory documents: one organisation's resources.
 //!
 //! Root keys: `organisation`, `resources` (an item map keyed by item id),
-//! and `endorsements` and `revocations`, item maps kept empty until the
-//! schema version that adds clinicians' endorsements. A resource's nested
-//! records (`contact`, `assessment`) are maps of their own, so editing a
-//! phone number and an ORCHA score on two devices merges cleanly.
+//! and `endorsements` and `revocations`, the clinicians' signed statements
+//! (layout in `endorsements.rs`). The two statement maps were laid out,
+//! empty, from the first version of the schema, so filling them is not a
+//! new schema version: an older build syncs and shows the directory and
+//! ignores the statements. A resource's nested records (`contact`,
+//! `assessment`) are maps of their own, so editing a phone number and an
+//! ORCHA score on two devices merges cleanly.
+//!
+//! [`read_details`] and [`write_details`] also lay out the snapshot of a
+//! resource that a care plan's signpost keeps.
 
-use automerge::{ObjId, ROOT, ReadDoc, transaction::Transactable};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, transaction::Transactable};
 
 use super::{
-    EditContext, fields,
-    items::{item, new_item, read_items, remove_item},
+    EditContext,
+    fields::{self, Entries},
+    items::{item, new_item, remove_item},
 };
 use crate::{
     DocumentId, Error, ItemId,
@@ -31,9 +38,21 @@ pub(crate) fn init<T: Transactable>(tx: &mut T, organisation: &str) -> Result<()
     Ok(())
 }
 
-/// Reads the whole directory, resources by name.
+/// Reads the whole directory, resources by name (then id). Each resource's
+/// map is read in one pass; the order is fully decided by name and id, so
+/// the items' creation stamps are not read.
 pub(crate) fn read<D: ReadDoc>(doc: &D, id: DocumentId) -> ResourceDirectory {
-    let mut resources = read_items(doc, RESOURCES, read_resource);
+    let mut resources: Vec<Resource> = fields::object(doc, &ROOT, RESOURCES, ObjType::Map)
+        .map(|map| {
+            fields::item_maps(doc, &map)
+                .into_iter()
+                .map(|(id, obj)| Resource {
+                    id,
+                    details: read_details(doc, &obj),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     resources.sort_by(|a, b| a.details.name.cmp(&b.details.name).then(a.id.cmp(&b.id)));
     ResourceDirectory {
         id,
@@ -49,47 +68,60 @@ pub(crate) fn resource<D: ReadDoc>(doc: &D, id: &ItemId) -> Result<Resource, Err
 }
 
 fn read_resource<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> Option<Resource> {
-    let contact = fields::object(doc, obj, "contact", automerge::ObjType::Map);
-    let assessment = fields::object(doc, obj, "assessment", automerge::ObjType::Map);
     Some(Resource {
         id,
-        details: ResourceDetails {
-            name: fields::string(doc, obj, "name"),
-            description: fields::string(doc, obj, "description"),
-            kind: fields::code(doc, obj, "kind").unwrap_or(ResourceKind::LocalService),
-            organisation: fields::string(doc, obj, "organisation"),
-            status: fields::code(doc, obj, "status").unwrap_or(ResourceStatus::Active),
-            thrive: fields::codes(doc, obj, "thrive"),
-            audience: fields::code(doc, obj, "audience").unwrap_or(Audience::Both),
-            min_age: fields::small(doc, obj, "min_age", 120),
-            max_age: fields::small(doc, obj, "max_age", 120),
-            regions: fields::strings(doc, obj, "regions"),
-            cost: fields::code(doc, obj, "cost").unwrap_or(Cost::Free),
-            languages: fields::strings(doc, obj, "languages"),
-            contact: contact
-                .map(|c| ResourceContact {
-                    phones: fields::strings(doc, &c, "phones"),
-                    text_numbers: fields::strings(doc, &c, "text_numbers"),
-                    email: fields::opt_string(doc, &c, "email"),
-                    url: fields::opt_string(doc, &c, "url"),
-                })
-                .unwrap_or_default(),
-            opening_hours: fields::string(doc, obj, "opening_hours"),
-            always_open: fields::boolean(doc, obj, "always_open"),
-            works_offline: fields::boolean(doc, obj, "works_offline"),
-            assessment: assessment
-                .map(|a| Assessment {
-                    orcha_score: fields::small(doc, &a, "orcha_score", 100),
-                    orcha_date: fields::date(doc, &a, "orcha_date"),
-                    nice_tier: fields::opt_string(doc, &a, "nice_tier"),
-                    nhs_recommended: fields::boolean(doc, &a, "nhs_recommended"),
-                })
-                .unwrap_or_default(),
-            last_checked: fields::date(doc, obj, "last_checked"),
-            checked_by: fields::string(doc, obj, "checked_by"),
-            review_due: fields::date(doc, obj, "review_due"),
-        },
+        details: read_details(doc, obj),
     })
+}
+
+/// Reads a resource's details from the map `obj`.
+pub(crate) fn read_details<D: ReadDoc>(doc: &D, obj: &ObjId) -> ResourceDetails {
+    // One pass over each map: a directory of 2,000 resources is read in
+    // one go to build its index, and a `get` per field costs a search of
+    // the whole document each.
+    let e = Entries::read(doc, obj);
+    let contact = e
+        .object("contact", ObjType::Map)
+        .map(|c| Entries::read(doc, &c));
+    let assessment = e
+        .object("assessment", ObjType::Map)
+        .map(|a| Entries::read(doc, &a));
+    ResourceDetails {
+        name: e.string("name"),
+        description: e.string("description"),
+        kind: e.code("kind").unwrap_or(ResourceKind::LocalService),
+        organisation: e.string("organisation"),
+        status: e.code("status").unwrap_or(ResourceStatus::Active),
+        thrive: e.codes(doc, "thrive"),
+        audience: e.code("audience").unwrap_or(Audience::Both),
+        min_age: e.small("min_age", 120),
+        max_age: e.small("max_age", 120),
+        regions: e.strings(doc, "regions"),
+        cost: e.code("cost").unwrap_or(Cost::Free),
+        languages: e.strings(doc, "languages"),
+        contact: contact
+            .map(|c| ResourceContact {
+                phones: c.strings(doc, "phones"),
+                text_numbers: c.strings(doc, "text_numbers"),
+                email: c.opt_string("email"),
+                url: c.opt_string("url"),
+            })
+            .unwrap_or_default(),
+        opening_hours: e.string("opening_hours"),
+        always_open: e.boolean("always_open"),
+        works_offline: e.boolean("works_offline"),
+        assessment: assessment
+            .map(|a| Assessment {
+                orcha_score: a.small("orcha_score", 100),
+                orcha_date: a.date("orcha_date"),
+                nice_tier: a.opt_string("nice_tier"),
+                nhs_recommended: a.boolean("nhs_recommended"),
+            })
+            .unwrap_or_default(),
+        last_checked: e.date("last_checked"),
+        checked_by: e.string("checked_by"),
+        review_due: e.date("review_due"),
+    }
 }
 
 fn put_small<T: Transactable>(
@@ -104,7 +136,9 @@ fn put_small<T: Transactable>(
     }
 }
 
-fn write_resource<T: Transactable>(
+/// Writes a resource's details into the map `obj` (only the fields that
+/// differ).
+pub(crate) fn write_details<T: Transactable>(
     tx: &mut T,
     obj: &ObjId,
     d: &ResourceDetails,
@@ -156,7 +190,7 @@ pub(crate) fn add_resource<T: Transactable>(
     d: &ResourceDetails,
 ) -> Result<ItemId, Error> {
     let (id, obj) = new_item(tx, RESOURCES, ctx)?;
-    write_resource(tx, &obj, d)?;
+    write_details(tx, &obj, d)?;
     Ok(id)
 }
 
@@ -167,7 +201,7 @@ pub(crate) fn update_resource<T: Transactable>(
     d: &ResourceDetails,
 ) -> Result<(), Error> {
     let obj = item(tx, RESOURCES, "resource", id)?;
-    write_resource(tx, &obj, d)
+    write_details(tx, &obj, d)
 }
 
 /// Removes a resource.

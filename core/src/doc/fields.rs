@@ -99,11 +99,6 @@ pub(crate) fn small<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str, max: u8) -> Opt
         .filter(|v| *v <= max)
 }
 
-/// A boolean field; false if missing.
-pub(crate) fn boolean<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> bool {
-    as_true(scalar(doc, obj, key).as_ref())
-}
-
 fn as_true(value: Option<&ScalarValue>) -> bool {
     matches!(value, Some(ScalarValue::Boolean(true)))
 }
@@ -153,14 +148,6 @@ pub(crate) fn strings<D: ReadDoc>(doc: &D, obj: &ObjId, key: &str) -> Vec<String
             },
             _ => None,
         })
-        .collect()
-}
-
-/// A list of coded values; unknown codes are skipped.
-pub(crate) fn codes<D: ReadDoc, C: Code>(doc: &D, obj: &ObjId, key: &str) -> Vec<C> {
-    strings(doc, obj, key)
-        .iter()
-        .filter_map(|s| C::from_code(s))
         .collect()
 }
 
@@ -247,7 +234,7 @@ impl Entries {
         as_string(self.scalar(key))
     }
 
-    /// See [`boolean`].
+    /// A boolean field; false if missing.
     pub(crate) fn boolean(&self, key: &str) -> bool {
         as_true(self.scalar(key))
     }
@@ -271,6 +258,55 @@ impl Entries {
     pub(crate) fn item_id(&self, key: &str) -> Option<ItemId> {
         self.opt_string(key)?.parse().ok()
     }
+
+    /// See [`int`].
+    pub(crate) fn int(&self, key: &str) -> Option<i64> {
+        match self.scalar(key)? {
+            ScalarValue::Int(i) => Some(*i),
+            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// See [`small`].
+    pub(crate) fn small(&self, key: &str, max: u8) -> Option<u8> {
+        self.int(key)
+            .and_then(|i| u8::try_from(i).ok())
+            .filter(|v| *v <= max)
+    }
+
+    /// See [`code`].
+    pub(crate) fn code<C: Code>(&self, key: &str) -> Option<C> {
+        match self.scalar(key)? {
+            ScalarValue::Str(s) => C::from_code(s),
+            _ => None,
+        }
+    }
+
+    /// See [`strings`] (one pass over the list).
+    pub(crate) fn strings<D: ReadDoc>(&self, doc: &D, key: &str) -> Vec<String> {
+        self.object(key, ObjType::List)
+            .map(|list| list_strings(doc, &list))
+            .unwrap_or_default()
+    }
+
+    /// A list of coded values; unknown codes are skipped.
+    pub(crate) fn codes<D: ReadDoc, C: Code>(&self, doc: &D, key: &str) -> Vec<C> {
+        self.strings(doc, key)
+            .iter()
+            .filter_map(|s| C::from_code(s))
+            .collect()
+    }
+}
+
+/// The strings in a list, in one pass; non-strings are skipped.
+pub(crate) fn list_strings<D: ReadDoc>(doc: &D, list: &ObjId) -> Vec<String> {
+    doc.list_range(list, ..)
+        .filter_map(|item| match item.value {
+            ValueRef::Scalar(automerge::ScalarValueRef::Str(s)) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Sets a scalar unless the value shown now is already `value`. Writing the

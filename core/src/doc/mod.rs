@@ -20,6 +20,7 @@ pub(crate) mod access;
 pub(crate) mod care_plan;
 pub(crate) mod conflicts;
 pub(crate) mod directory;
+pub(crate) mod endorsements;
 pub(crate) mod fields;
 pub(crate) mod items;
 pub(crate) mod journal;

@@ -335,4 +335,22 @@ pub struct Signpost {
     pub feedback: SignpostFeedback,
     /// When the feedback was last given.
     pub feedback_at: Option<DateTime<Utc>>,
+    /// What the resource was and who endorsed it when it was signposted,
+    /// so that a device without the directory can show and check it.
+    /// `None` for a signpost made with [`Store::add_signpost`](crate::Store::add_signpost).
+    pub evidence: Option<SignpostEvidence>,
+}
+
+/// A signposted resource as it was when signposted: its content and the
+/// endorsement statements of that version.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignpostEvidence {
+    /// The resource's details at the time.
+    pub snapshot: super::ResourceDetails,
+    /// Their content hash, as the signposting device computed it. Status
+    /// checks recompute it from `snapshot`; this copy is for display.
+    pub content_hash: crate::ContentHash,
+    /// The encoded endorsements of that version (each an
+    /// [`Endorsement`](crate::Endorsement)), verified by whoever reads them.
+    pub endorsements: Vec<Vec<u8>>,
 }

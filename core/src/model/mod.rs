@@ -9,12 +9,14 @@
 mod care_plan;
 mod directory;
 mod journal;
+mod query;
 pub(crate) mod rules;
 mod safety_plan;
 
 pub use care_plan::*;
 pub use directory::*;
 pub use journal::*;
+pub use query::*;
 pub use safety_plan::*;
 
 /// A coded value stored in documents as its code.

@@ -286,7 +286,7 @@ impl Store {
         rules::item_text("reason", reason)?;
         validate::date("date", date)?;
         self.edit(plan, KIND, "add signpost", |tx, ctx| {
-            care_plan::add_signpost(tx, ctx, resource, signposted_by, reason, date)
+            care_plan::add_signpost(tx, ctx, resource, signposted_by, reason, date, None)
         })
     }
 

@@ -16,14 +16,16 @@ impl Store {
         self.create(KIND, |tx, _| directory::init(tx, organisation))
     }
 
-    /// The whole directory, resources by name.
+    /// The whole directory, resources by name (from the directory's index,
+    /// which later queries reuse).
     pub fn directory(&self, id: &DocumentId) -> Result<ResourceDirectory, Error> {
-        self.read(id, KIND, |doc| directory::read(doc, *id))
+        self.with_directory(id, |index, _| index.directory())
     }
 
     /// One resource.
     pub fn resource(&self, id: &DocumentId, resource: &ItemId) -> Result<Resource, Error> {
-        self.read(id, KIND, |doc| directory::resource(doc, resource))?
+        self.with_directory(id, |index, _| index.resource(resource).cloned())?
+            .ok_or_else(|| Error::not_found("resource", resource))
     }
 
     /// Adds a resource.

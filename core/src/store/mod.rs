@@ -14,6 +14,8 @@
 mod access;
 mod care_plan;
 mod directory;
+mod directory_index;
+mod endorsements;
 mod journal;
 mod observe;
 mod open;
@@ -102,6 +104,8 @@ struct Inner {
     /// Documents whose changes were stored under the current lock, for the
     /// listeners (see `observe`).
     changed: BTreeSet<DocumentId>,
+    /// The organisations whose certificates this app trusts.
+    trusted: crate::TrustedOrganisations,
 }
 
 /// A document held in memory, with what is needed to persist its next change.
@@ -121,6 +125,9 @@ struct Loaded {
     access: AccessList,
     /// The hashes of the statements the document holds.
     statements: BTreeSet<[u8; 32]>,
+    /// For a directory: its decoded index, if built since it was loaded
+    /// (rebuilt when the document's heads move on).
+    directory_index: Option<directory_index::DirectoryIndex>,
 }
 
 impl Loaded {
@@ -136,6 +143,7 @@ impl Loaded {
             safety_plan: None,
             access: AccessList::default(),
             statements: BTreeSet::new(),
+            directory_index: None,
         };
         loaded.refresh_access(id);
         loaded
@@ -233,6 +241,7 @@ impl Store {
                 durability: opened.durability,
                 docs: HashMap::new(),
                 changed: BTreeSet::new(),
+                trusted: crate::TrustedOrganisations::default(),
             }),
             device: opened.device,
             device_id,
@@ -953,3 +962,6 @@ mod tests;
 
 #[cfg(test)]
 mod sync_tests;
+
+#[cfg(test)]
+mod endorsement_tests;

@@ -1,6 +1,6 @@
 //! The week, one function per scene, in the order `main` plays them:
-//! `appointment.rs` (Monday), `signposting.rs` (Tuesday; the endorsement
-//! scenes belong beside it), `offline.rs` (Tuesday evening to Thursday) and
+//! `appointment.rs` (Monday), `signposting.rs` (Tuesday's directory and
+//! endorsements, and Friday's edit of an endorsed helpline), `offline.rs` (Tuesday evening to Thursday) and
 //! `review.rs` (Friday). This file holds what they share: the days, the
 //! crisis line's numbers, and what a scene hands on to later ones.
 //!
@@ -22,7 +22,7 @@ pub use self::{
     appointment::first_appointment,
     offline::{before_the_review, concurrent_safety_edits, offline_evening},
     review::{back_online, review_meeting},
-    signposting::signpost_resources,
+    signposting::{endorse_and_signpost, endorsed_helpline_edited, publish_directory},
 };
 
 type Result<T> = std::result::Result<T, Box<dyn Error>>;
@@ -83,10 +83,19 @@ pub struct Records {
     pub journal: DocumentId,
 }
 
-/// What the signposting scene creates.
+/// The organisation that certifies clinicians and that every device's app
+/// trusts.
+pub const ORGANISATION: &str = "Example NHS Foundation Trust (fictional)";
+
+/// What the endorsement scene creates.
 pub struct Signposted {
-    /// The resources signposted in the plan, in the region's directory.
+    /// The resources endorsed and signposted in the plan, in the region's
+    /// directory: the peer group and the parents' course.
     pub resources: Vec<ResourceRef>,
+    /// The endorsed helpline (not signposted), edited on Friday.
+    pub helpline: ResourceRef,
+    /// The plan's signposts of `resources`, in the same order.
+    pub signposts: Vec<ItemId>,
 }
 
 pub(crate) fn crisis_line(number: &str, checked: NaiveDate) -> CrisisContactDetails {

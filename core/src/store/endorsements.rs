@@ -1,0 +1,285 @@
+//! Endorsements on the store: the trust an app configures, endorsing and
+//! revoking (ordinary signed edits of the directory), the status of a
+//! resource's endorsements, directory queries, and signposts that carry
+//! their evidence into a care plan.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use super::{Store, check_kind, directory_index::DirectoryIndex};
+use crate::{
+    DocumentId, DocumentKind, Error, ItemId, ResourceEndorsements, ResourceMatch, ResourceQuery,
+    ResourceRef, SignpostEvidence, Thrive, TrustedOrganisations,
+    doc::{self, care_plan::MAX_EVIDENCE_ENDORSEMENTS},
+    endorse::{
+        Certificate, ContentHash, Endorsement, EndorsementId, Revocation, content_hash,
+        status::{Context, evaluate_decoded},
+    },
+    model::rules,
+    validate,
+};
+
+impl Store {
+    /// Sets the organisations whose certificates this app trusts. Until it
+    /// is called no endorsement is trusted. Held in memory only: an app
+    /// sets it after opening the store, from its own configuration.
+    pub fn set_trusted_organisations(&self, trusted: TrustedOrganisations) {
+        self.lock().trusted = trusted;
+    }
+
+    /// The organisations this app trusts.
+    pub fn trusted_organisations(&self) -> TrustedOrganisations {
+        self.lock().trusted.clone()
+    }
+
+    /// Runs `f` on the directory's index (built or rebuilt if the document
+    /// changed since) and the trusted organisations.
+    pub(super) fn with_directory<R>(
+        &self,
+        id: &DocumentId,
+        f: impl FnOnce(&DirectoryIndex, &TrustedOrganisations) -> R,
+    ) -> Result<R, Error> {
+        let mut inner = self.lock();
+        let trusted = inner.trusted.clone();
+        let loaded = inner.load(id, self.device_id)?;
+        check_kind(id, DocumentKind::ResourceDirectory, loaded.kind)?;
+        let heads = loaded.doc.get_heads();
+        let index = match loaded.directory_index.take() {
+            Some(index) if index.is_current(&heads) => loaded.directory_index.insert(index),
+            previous => {
+                loaded
+                    .directory_index
+                    .insert(DirectoryIndex::build(&loaded.doc, *id, previous))
+            }
+        };
+        Ok(f(index, &trusted))
+    }
+
+    /// Endorses the current version of a resource: signs an
+    /// [`Endorsement`] of its content hash with the clinician's 32-byte
+    /// secret and adds it to the directory as one signed change. This
+    /// device must be a writer of the directory; the certificate must be
+    /// for the clinician's key and valid now. Returns the endorsement's id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn endorse_resource(
+        &self,
+        directory: &DocumentId,
+        resource: &ItemId,
+        clinician_secret: &[u8],
+        certificate: &Certificate,
+        rationale: &str,
+        thrive: &[Thrive],
+        valid_until: NaiveDate,
+    ) -> Result<EndorsementId, Error> {
+        let id = self.edit(
+            directory,
+            DocumentKind::ResourceDirectory,
+            "endorse resource",
+            |tx, ctx| {
+                let details = doc::directory::resource(tx, resource)?.details;
+                let endorsement = Endorsement::sign(
+                    clinician_secret,
+                    certificate,
+                    *directory,
+                    resource,
+                    content_hash(&details),
+                    rationale,
+                    thrive,
+                    ctx.now,
+                    valid_until,
+                )?;
+                doc::endorsements::add_endorsement(tx, &endorsement)?;
+                Ok(endorsement.id())
+            },
+        )?;
+        tracing::debug!(directory = %directory, endorsement = %id, "resource endorsed");
+        Ok(id)
+    }
+
+    /// Revokes an endorsement in the directory with the 32-byte secret of
+    /// the clinician who made it or of the organisation that certified
+    /// them (another key is [`Error::NotAllowed`]), as one signed change.
+    pub fn revoke_endorsement(
+        &self,
+        directory: &DocumentId,
+        endorsement: &EndorsementId,
+        revoker_secret: &[u8],
+    ) -> Result<(), Error> {
+        let endorsed = self
+            .with_directory(directory, |index, _| {
+                index.endorsement(endorsement).cloned()
+            })?
+            .ok_or_else(|| Error::not_found("endorsement", endorsement))?;
+        self.edit(
+            directory,
+            DocumentKind::ResourceDirectory,
+            "revoke endorsement",
+            |tx, ctx| {
+                let revocation = Revocation::sign(revoker_secret, &endorsed, ctx.now)?;
+                doc::endorsements::add_revocation(tx, &revocation)
+            },
+        )
+    }
+
+    /// Every endorsement of a resource and the best one, as this device
+    /// sees them at `now` with its trusted organisations.
+    pub fn resource_endorsements(
+        &self,
+        directory: &DocumentId,
+        resource: &ItemId,
+        now: DateTime<Utc>,
+    ) -> Result<ResourceEndorsements, Error> {
+        self.with_directory(directory, |index, trusted| {
+            index.endorsements_of(resource, trusted, now)
+        })?
+        .ok_or_else(|| Error::not_found("resource", resource))
+    }
+
+    /// A resource's current content hash (what an endorsement of it now
+    /// would be about).
+    pub fn resource_content_hash(
+        &self,
+        directory: &DocumentId,
+        resource: &ItemId,
+    ) -> Result<ContentHash, Error> {
+        self.with_directory(directory, |index, _| index.content_hash(resource))?
+            .ok_or_else(|| Error::not_found("resource", resource))
+    }
+
+    /// The directory's resources that match `query`, each with its best
+    /// endorsement at `now`, ranked as [`ResourceQuery`] describes. Answered
+    /// from an index kept in memory, rebuilt only after the directory
+    /// changes.
+    pub fn query_resources(
+        &self,
+        directory: &DocumentId,
+        query: &ResourceQuery,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ResourceMatch>, Error> {
+        query.validate()?;
+        self.with_directory(directory, |index, trusted| index.query(query, trusted, now))
+    }
+
+    /// Signposts a resource from a directory this device holds, with its
+    /// evidence: the plan's signpost keeps a snapshot of the resource, its
+    /// content hash and the endorsements of that version (up to eight,
+    /// newest first, whose signatures verify and that are not revoked), so
+    /// that the young person's device can show and check them without the
+    /// directory. Otherwise as [`Store::add_signpost`].
+    pub fn add_signpost_from_directory(
+        &self,
+        plan: &DocumentId,
+        directory: &DocumentId,
+        resource: &ItemId,
+        signposted_by: &str,
+        reason: &str,
+        date: NaiveDate,
+    ) -> Result<ItemId, Error> {
+        rules::short_text("signposted_by", signposted_by)?;
+        rules::item_text("reason", reason)?;
+        validate::date("date", date)?;
+        let evidence = self
+            .with_directory(directory, |index, _| {
+                let snapshot = index.resource(resource)?.details.clone();
+                let hash = index.content_hash(resource)?;
+                let mut current: Vec<&Endorsement> = index
+                    .stored(resource)
+                    .iter()
+                    .filter_map(|s| s.decoded.as_ref().ok())
+                    .filter(|e| {
+                        e.content_hash == hash
+                            && e.directory == *directory
+                            && index
+                                .revocations(&e.id())
+                                .iter()
+                                .all(|r| !crate::endorse::statements::may_revoke(&r.revoker, e))
+                    })
+                    .collect();
+                current.sort_by_key(|e| std::cmp::Reverse(e.issued_at));
+                Some(SignpostEvidence {
+                    snapshot,
+                    content_hash: hash,
+                    endorsements: current
+                        .into_iter()
+                        .take(MAX_EVIDENCE_ENDORSEMENTS)
+                        .map(Endorsement::encode)
+                        .collect(),
+                })
+            })?
+            .ok_or_else(|| Error::not_found("resource", resource))?;
+        let reference = ResourceRef {
+            directory: *directory,
+            resource: resource.clone(),
+        };
+        self.edit(plan, DocumentKind::CarePlan, "add signpost", |tx, ctx| {
+            doc::care_plan::add_signpost(
+                tx,
+                ctx,
+                &reference,
+                signposted_by,
+                reason,
+                date,
+                Some(&evidence),
+            )
+        })
+    }
+
+    /// The endorsements a signpost carries, checked on this device at
+    /// `now` against the signpost's own snapshot of the resource (so a
+    /// snapshot altered after signposting shows as changed). If this device
+    /// also holds the directory, revocations made there count too. `None`
+    /// if the signpost was made without evidence.
+    pub fn signpost_endorsements(
+        &self,
+        plan: &DocumentId,
+        signpost: &ItemId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ResourceEndorsements>, Error> {
+        let found = self
+            .care_plan(plan)?
+            .signposts
+            .into_iter()
+            .find(|s| s.id == *signpost)
+            .ok_or_else(|| Error::not_found("signpost", signpost))?;
+        let Some(evidence) = found.evidence else {
+            return Ok(None);
+        };
+        let directory = found.resource.directory;
+        let decoded: Vec<(EndorsementId, Result<Endorsement, _>)> = evidence
+            .endorsements
+            .iter()
+            .map(|bytes| {
+                (
+                    EndorsementId(Sha256::digest(bytes).into()),
+                    Endorsement::decode(bytes),
+                )
+            })
+            .collect();
+        let revocations: Vec<Revocation> = match self.with_directory(&directory, |index, _| {
+            decoded
+                .iter()
+                .flat_map(|(id, _)| index.revocations(id).iter().cloned())
+                .collect::<Vec<_>>()
+        }) {
+            Ok(revocations) => revocations,
+            Err(Error::NotFound { .. }) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let trusted = self.trusted_organisations();
+        let cx = Context {
+            directory,
+            resource: &found.resource.resource,
+            current: content_hash(&evidence.snapshot),
+            trusted: &trusted,
+            now,
+        };
+        Ok(Some(ResourceEndorsements::new(
+            decoded
+                .iter()
+                .map(|(id, e)| {
+                    evaluate_decoded(*id, e.as_ref().map_err(|e| *e), revocations.iter(), &cx)
+                })
+                .collect(),
+        )))
+    }
+}
