@@ -546,6 +546,10 @@ fn a_signpost_carries_evidence_that_verifies_without_the_directory() {
             .unwrap(),
         None
     );
+    assert!(matches!(
+        phone.signpost_endorsements(&plan, &ItemId::random(), Utc::now()),
+        Err(Error::NotFound { .. })
+    ));
     // Without the trust settings the phone does not trust it.
     phone.set_trusted_organisations(TrustedOrganisations::default());
     assert_eq!(

@@ -235,12 +235,9 @@ impl Store {
         signpost: &ItemId,
         now: DateTime<Utc>,
     ) -> Result<Option<ResourceEndorsements>, Error> {
-        let found = self
-            .care_plan(plan)?
-            .signposts
-            .into_iter()
-            .find(|s| s.id == *signpost)
-            .ok_or_else(|| Error::not_found("signpost", signpost))?;
+        let found = self.read(plan, DocumentKind::CarePlan, |doc| {
+            doc::care_plan::signpost(doc, signpost)
+        })??;
         let Some(evidence) = found.evidence else {
             return Ok(None);
         };
