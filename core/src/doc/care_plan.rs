@@ -499,6 +499,12 @@ fn read_signpost<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> Option<Signpos
     })
 }
 
+/// One signpost, without reading the rest of the plan.
+pub(crate) fn signpost<D: ReadDoc>(doc: &D, id: &ItemId) -> Result<Signpost, Error> {
+    let obj = item(doc, SIGNPOSTS, "signpost", id)?;
+    read_signpost(doc, id.clone(), &obj).ok_or_else(|| Error::not_found("signpost", id))
+}
+
 /// A signpost's `evidence` map: `snapshot` (a map laid out as a directory's
 /// resource), `content_hash` (32 bytes) and `endorsements` (a list of
 /// statement bytes). Absent on signposts made without a directory.

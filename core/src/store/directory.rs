@@ -1,6 +1,6 @@
 //! Resource-directory operations on the store.
 
-use super::Store;
+use super::{Store, directory_index::Touched};
 use crate::{
     DocumentId, DocumentKind, Error, ItemId,
     doc::directory,
@@ -35,9 +35,12 @@ impl Store {
         details: &ResourceDetails,
     ) -> Result<ItemId, Error> {
         details.validate()?;
-        self.edit(id, KIND, "add resource", |tx, ctx| {
-            directory::add_resource(tx, ctx, details)
-        })
+        self.edit_directory(
+            id,
+            "add resource",
+            |added: &ItemId| Touched::Resource(added.clone()),
+            |tx, ctx| directory::add_resource(tx, ctx, details),
+        )
     }
 
     /// Updates a resource's changed fields.
@@ -48,15 +51,21 @@ impl Store {
         details: &ResourceDetails,
     ) -> Result<(), Error> {
         details.validate()?;
-        self.edit(id, KIND, "update resource", |tx, _| {
-            directory::update_resource(tx, resource, details)
-        })
+        self.edit_directory(
+            id,
+            "update resource",
+            |_| Touched::Resource(resource.clone()),
+            |tx, _| directory::update_resource(tx, resource, details),
+        )
     }
 
     /// Removes a resource.
     pub fn remove_resource(&self, id: &DocumentId, resource: &ItemId) -> Result<(), Error> {
-        self.edit(id, KIND, "remove resource", |tx, _| {
-            directory::remove_resource(tx, resource)
-        })
+        self.edit_directory(
+            id,
+            "remove resource",
+            |_| Touched::Resource(resource.clone()),
+            |tx, _| directory::remove_resource(tx, resource),
+        )
     }
 }

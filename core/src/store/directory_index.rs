@@ -2,9 +2,10 @@
 //! Automerge document so that queries and endorsement checks do not read
 //! Automerge, hash content or verify signatures each time.
 //!
-//! The index remembers the document heads it was built at; the store
-//! rebuilds it on first use after the document changed (a local edit, an
-//! import, a sync), so it is never stale. What depends on the app's trust
+//! The index remembers the document heads it was built at. This device's
+//! own edits of the directory update it in place (the one resource, or the
+//! statements, they touched); any other change (an import, a sync) makes
+//! the store rebuild it on first use. It is never stale. What depends on the app's trust
 //! settings or on the time — every endorsement's state — is worked out per
 //! call from the decoded, signature-checked statements, which is cheap.
 
@@ -52,6 +53,9 @@ pub(crate) struct DirectoryIndex {
     endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
     /// Revocations whose signature verifies, by the endorsement they name.
     revocations: HashMap<EndorsementId, Vec<Revocation>>,
+    /// How many edits were applied in place since it was built.
+    #[cfg(test)]
+    pub(crate) patched: usize,
 }
 
 impl DirectoryIndex {
@@ -66,69 +70,12 @@ impl DirectoryIndex {
     /// same id is the same statement, and its signatures are not verified
     /// again.
     pub(crate) fn build(doc: &Automerge, id: DocumentId, previous: Option<Self>) -> Self {
-        let mut known: HashMap<EndorsementId, Result<Endorsement, StatementError>> = previous
-            .map(|p| {
-                p.endorsements
-                    .into_values()
-                    .flatten()
-                    .map(|s| (s.id, s.decoded))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let mut known = previous.map(|mut p| p.take_decoded()).unwrap_or_default();
         let directory = directory::read(doc, id);
         let resources: Vec<Arc<Resource>> = directory.resources.into_iter().map(Arc::new).collect();
-        let entries: Vec<Entry> = resources
-            .iter()
-            .map(|r| Entry {
-                hash: content_hash(&r.details),
-                name: r.details.name.to_lowercase(),
-                description: r.details.description.to_lowercase(),
-                regions: r.details.regions.iter().map(|s| s.to_lowercase()).collect(),
-            })
-            .collect();
-        let by_id = resources
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.clone(), i))
-            .collect();
-        let raw = endorsements::read(doc);
-        let mut stored: HashMap<ItemId, Vec<StoredEndorsement>> = HashMap::new();
-        let mut unattributed = raw.junk;
-        for (key_resource, bytes) in raw.endorsements {
-            let id = EndorsementId(Sha256::digest(&bytes).into());
-            let decoded = known
-                .remove(&id)
-                .unwrap_or_else(|| Endorsement::decode(&bytes));
-            // A statement is filed under the resource it names; one that
-            // does not decode, under the resource its key names.
-            let resource = match &decoded {
-                Ok(e) => Some(e.resource.clone()),
-                Err(_) => key_resource,
-            };
-            let Some(resource) = resource else {
-                unattributed += 1;
-                continue;
-            };
-            let list = stored.entry(resource).or_default();
-            if list.iter().any(|s| s.id == id) {
-                continue;
-            }
-            list.push(StoredEndorsement { id, decoded });
-        }
-        let mut revocations: HashMap<EndorsementId, Vec<Revocation>> = HashMap::new();
-        for bytes in raw.revocations {
-            match Revocation::decode(&bytes) {
-                Ok(r) => revocations.entry(r.endorsement).or_default().push(r),
-                Err(_) => unattributed += 1,
-            }
-        }
-        if unattributed > 0 {
-            tracing::debug!(
-                directory = %id,
-                count = unattributed,
-                "ignored statement values that name no resource"
-            );
-        }
+        let entries: Vec<Entry> = resources.iter().map(|r| Entry::of(r)).collect();
+        let by_id = positions(&resources);
+        let (endorsements, revocations) = read_statements(doc, id, &mut known);
         Self {
             heads: doc.get_heads(),
             id,
@@ -136,9 +83,73 @@ impl DirectoryIndex {
             resources,
             entries,
             by_id,
-            endorsements: stored,
+            endorsements,
             revocations,
+            #[cfg(test)]
+            patched: 0,
         }
+    }
+
+    /// Brings the index up to date after this device's own edit of the
+    /// directory, made when the index was current: `touched` says what the
+    /// edit changed. Re-reads that resource (or the statements) only.
+    pub(crate) fn patch(&mut self, doc: &Automerge, touched: &Touched) {
+        match touched {
+            Touched::Resource(resource) => {
+                let read = directory::resource(doc, resource).ok();
+                match (self.position(resource), read) {
+                    (Some(i), Some(r)) => {
+                        if let (Some(slot), Some(entry)) =
+                            (self.resources.get_mut(i), self.entries.get_mut(i))
+                        {
+                            *entry = Entry::of(&r);
+                            *slot = Arc::new(r);
+                        }
+                    }
+                    (Some(i), None) => {
+                        if i < self.resources.len() {
+                            self.resources.remove(i);
+                            self.entries.remove(i);
+                        }
+                    }
+                    (None, Some(r)) => {
+                        self.entries.push(Entry::of(&r));
+                        self.resources.push(Arc::new(r));
+                    }
+                    (None, None) => {}
+                }
+                // Keep the directory's order: by name, then id.
+                let mut both: Vec<(Arc<Resource>, Entry)> = std::mem::take(&mut self.resources)
+                    .into_iter()
+                    .zip(std::mem::take(&mut self.entries))
+                    .collect();
+                both.sort_by(|(a, _), (b, _)| {
+                    a.details.name.cmp(&b.details.name).then(a.id.cmp(&b.id))
+                });
+                (self.resources, self.entries) = both.into_iter().unzip();
+                self.by_id = positions(&self.resources);
+            }
+            Touched::Statements => {
+                let mut known = self.take_decoded();
+                let (endorsements, revocations) = read_statements(doc, self.id, &mut known);
+                self.endorsements = endorsements;
+                self.revocations = revocations;
+            }
+        }
+        self.heads = doc.get_heads();
+        #[cfg(test)]
+        {
+            self.patched += 1;
+        }
+    }
+
+    /// The decoded statements, by id, for reuse.
+    fn take_decoded(&mut self) -> HashMap<EndorsementId, Result<Endorsement, StatementError>> {
+        std::mem::take(&mut self.endorsements)
+            .into_values()
+            .flatten()
+            .map(|s| (s.id, s.decoded))
+            .collect()
     }
 
     /// The whole directory, copied.
@@ -294,4 +305,86 @@ fn serves(asked: Audience, audience: Audience) -> bool {
         Audience::Both => audience == Audience::Both,
         _ => audience == asked || audience == Audience::Both,
     }
+}
+
+/// Every statement in the directory, decoded (reusing `known`) and filed:
+/// endorsements by the resource they name, revocations by the endorsement
+/// they name.
+#[allow(clippy::type_complexity)]
+fn read_statements(
+    doc: &Automerge,
+    id: DocumentId,
+    known: &mut HashMap<EndorsementId, Result<Endorsement, StatementError>>,
+) -> (
+    HashMap<ItemId, Vec<StoredEndorsement>>,
+    HashMap<EndorsementId, Vec<Revocation>>,
+) {
+    let raw = endorsements::read(doc);
+    let mut stored: HashMap<ItemId, Vec<StoredEndorsement>> = HashMap::new();
+    let mut unattributed = raw.junk;
+    for (key_resource, bytes) in raw.endorsements {
+        let id = EndorsementId(Sha256::digest(&bytes).into());
+        let decoded = known
+            .remove(&id)
+            .unwrap_or_else(|| Endorsement::decode(&bytes));
+        // A statement is filed under the resource it names; one that
+        // does not decode, under the resource its key names.
+        let resource = match &decoded {
+            Ok(e) => Some(e.resource.clone()),
+            Err(_) => key_resource,
+        };
+        let Some(resource) = resource else {
+            unattributed += 1;
+            continue;
+        };
+        let list = stored.entry(resource).or_default();
+        if list.iter().any(|s| s.id == id) {
+            continue;
+        }
+        list.push(StoredEndorsement { id, decoded });
+    }
+    let mut revocations: HashMap<EndorsementId, Vec<Revocation>> = HashMap::new();
+    for bytes in raw.revocations {
+        match Revocation::decode(&bytes) {
+            Ok(r) => revocations.entry(r.endorsement).or_default().push(r),
+            Err(_) => unattributed += 1,
+        }
+    }
+    if unattributed > 0 {
+        tracing::debug!(
+            directory = %id,
+            count = unattributed,
+            "ignored statement values that name no resource"
+        );
+    }
+    (stored, revocations)
+}
+
+/// Each resource's position.
+fn positions(resources: &[Arc<Resource>]) -> HashMap<ItemId, usize> {
+    resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.id.clone(), i))
+        .collect()
+}
+
+impl Entry {
+    fn of(r: &Resource) -> Self {
+        Self {
+            hash: content_hash(&r.details),
+            name: r.details.name.to_lowercase(),
+            description: r.details.description.to_lowercase(),
+            regions: r.details.regions.iter().map(|s| s.to_lowercase()).collect(),
+        }
+    }
+}
+
+/// What one of this device's own edits of a directory changed.
+#[derive(Debug, Clone)]
+pub(crate) enum Touched {
+    /// One resource: added, updated or removed.
+    Resource(ItemId),
+    /// The endorsement or revocation statements.
+    Statements,
 }

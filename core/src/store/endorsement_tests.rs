@@ -546,6 +546,10 @@ fn a_signpost_carries_evidence_that_verifies_without_the_directory() {
             .unwrap(),
         None
     );
+    assert!(matches!(
+        phone.signpost_endorsements(&plan, &ItemId::random(), Utc::now()),
+        Err(Error::NotFound { .. })
+    ));
     // Without the trust settings the phone does not trust it.
     phone.set_trusted_organisations(TrustedOrganisations::default());
     assert_eq!(
@@ -587,4 +591,58 @@ fn a_signpost_carries_evidence_that_verifies_without_the_directory() {
     let shown = clinician.care_plan(&plan).unwrap().signposts;
     let again = shown.iter().find(|s| s.id == after).unwrap();
     assert!(again.evidence.as_ref().unwrap().endorsements.is_empty());
+}
+
+#[test]
+fn the_index_kept_in_step_with_local_edits_equals_one_built_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let now = Utc::now();
+    let everything = ResourceQuery::default();
+    let seen = |store: &Store, directory: &DocumentId| {
+        let listed = store.directory(directory).unwrap();
+        let matches = store.query_resources(directory, &everything, now).unwrap();
+        let statuses: Vec<_> = listed
+            .resources
+            .iter()
+            .map(|r| store.resource_endorsements(directory, &r.id, now).unwrap())
+            .collect();
+        (listed, matches, statuses)
+    };
+    let (directory, kept) = {
+        let store = open(&dir, "a.db");
+        store.set_trusted_organisations(chain.trust());
+        let directory = generate::directory(&store, 11, 6).unwrap();
+        // Built once; every edit below updates it in place.
+        let first = seen(&store, &directory).0.resources;
+        let added = store
+            .add_resource(&directory, &resource("Zebra Helpline", 3))
+            .unwrap();
+        let mut renamed = first[3].details.clone();
+        renamed.name = "Aardvark Group".into();
+        store
+            .update_resource(&directory, &first[3].id, &renamed)
+            .unwrap();
+        store.remove_resource(&directory, &first[1].id).unwrap();
+        let endorsement = chain.endorse(&store, &directory, &first[3].id);
+        chain.endorse(&store, &directory, &added);
+        store
+            .revoke_endorsement(&directory, &endorsement, chain.org.secret_bytes().as_ref())
+            .unwrap();
+        let patched = store
+            .lock()
+            .docs
+            .get(&directory)
+            .and_then(|loaded| loaded.directory_index.as_ref())
+            .map(|index| index.patched);
+        assert_eq!(patched, Some(6), "each edit updated the index in place");
+        let kept = seen(&store, &directory);
+        assert_eq!(kept.0.resources.len(), 6);
+        assert_eq!(kept.0.resources[0].details.name, "Aardvark Group");
+        assert_eq!(kept.2[0].state(), Some(EndorsementState::Revoked));
+        (directory, kept)
+    };
+    let store = open(&dir, "a.db");
+    store.set_trusted_organisations(chain.trust());
+    assert_eq!(seen(&store, &directory), kept);
 }

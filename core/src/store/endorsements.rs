@@ -6,11 +6,16 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Store, check_kind, directory_index::DirectoryIndex};
+use automerge::transaction::Transaction;
+
+use super::{
+    Store, check_kind,
+    directory_index::{DirectoryIndex, Touched},
+};
 use crate::{
     DocumentId, DocumentKind, Error, ItemId, ResourceEndorsements, ResourceMatch, ResourceQuery,
     ResourceRef, SignpostEvidence, Thrive, TrustedOrganisations,
-    doc::{self, care_plan::MAX_EVIDENCE_ENDORSEMENTS},
+    doc::{self, EditContext, care_plan::MAX_EVIDENCE_ENDORSEMENTS},
     endorse::{
         Certificate, ContentHash, Endorsement, EndorsementId, Revocation, content_hash,
         status::{Context, evaluate_decoded},
@@ -55,6 +60,34 @@ impl Store {
         Ok(f(index, &trusted))
     }
 
+    /// Runs `edit` on a directory as one change, then brings the
+    /// directory's index up to date by re-reading only what `touched` names,
+    /// if the index was current before the edit and nothing else changed
+    /// the document meanwhile (otherwise the next read rebuilds it).
+    pub(super) fn edit_directory<R>(
+        &self,
+        id: &DocumentId,
+        what: &'static str,
+        touched: impl FnOnce(&R) -> Touched,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let before = std::cell::OnceCell::new();
+        let result = self.edit(id, DocumentKind::ResourceDirectory, what, |tx, ctx| {
+            let _ = before.set(tx.get_heads());
+            edit(tx, ctx)
+        })?;
+        let touched = touched(&result);
+        let mut inner = self.lock();
+        if let (Some(loaded), Some(before)) = (inner.docs.get_mut(id), before.get())
+            && let Some(index) = loaded.directory_index.as_mut()
+            && index.is_current(before)
+            && loaded.doc.get_changes(before).len() == 1
+        {
+            index.patch(&loaded.doc, &touched);
+        }
+        Ok(result)
+    }
+
     /// Endorses the current version of a resource: signs an
     /// [`Endorsement`] of its content hash with the clinician's 32-byte
     /// secret and adds it to the directory as one signed change. This
@@ -71,10 +104,10 @@ impl Store {
         thrive: &[Thrive],
         valid_until: NaiveDate,
     ) -> Result<EndorsementId, Error> {
-        let id = self.edit(
+        let id = self.edit_directory(
             directory,
-            DocumentKind::ResourceDirectory,
             "endorse resource",
+            |_| Touched::Statements,
             |tx, ctx| {
                 let details = doc::directory::resource(tx, resource)?.details;
                 let endorsement = Endorsement::sign(
@@ -110,10 +143,10 @@ impl Store {
                 index.endorsement(endorsement).cloned()
             })?
             .ok_or_else(|| Error::not_found("endorsement", endorsement))?;
-        self.edit(
+        self.edit_directory(
             directory,
-            DocumentKind::ResourceDirectory,
             "revoke endorsement",
+            |_| Touched::Statements,
             |tx, ctx| {
                 let revocation = Revocation::sign(revoker_secret, &endorsed, ctx.now)?;
                 doc::endorsements::add_revocation(tx, &revocation)
@@ -235,12 +268,9 @@ impl Store {
         signpost: &ItemId,
         now: DateTime<Utc>,
     ) -> Result<Option<ResourceEndorsements>, Error> {
-        let found = self
-            .care_plan(plan)?
-            .signposts
-            .into_iter()
-            .find(|s| s.id == *signpost)
-            .ok_or_else(|| Error::not_found("signpost", signpost))?;
+        let found = self.read(plan, DocumentKind::CarePlan, |doc| {
+            doc::care_plan::signpost(doc, signpost)
+        })??;
         let Some(evidence) = found.evidence else {
             return Ok(None);
         };
