@@ -164,6 +164,7 @@ impl From<lc::Error> for LynchpinError {
             lc::Error::NotAllowed(action) => Self::NotAllowed {
                 action: action.into(),
             },
+            lc::Error::InvalidStatement(e) => Self::invalid("statement", e.to_string()),
             lc::Error::InvalidDocument(reason) => Self::InvalidDocument {
                 reason: reason.into(),
             },
