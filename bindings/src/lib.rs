@@ -11,6 +11,7 @@
 //! | --- | --- |
 //! | `store/` | the [`Store`] object: opening, documents, access, and one file per document kind |
 //! | `observe.rs` | [`DocumentObserver`] and [`Subscription`] |
+//! | `endorse.rs` | keys and certificates for clinicians' endorsements |
 //! | `sync.rs` | async `sync`/`enroll`, progress, the sans-IO session calls |
 //! | `types/` | the records and enums |
 //! | `error.rs` | [`LynchpinError`] and the mapping from the core's errors |
@@ -19,12 +20,16 @@
 //! `scripts/bindings` builds the library and generates the bindings;
 //! bindings/README.md shows them in use.
 
+mod endorse;
 mod error;
 mod observe;
 mod store;
 mod sync;
 mod types;
 
+pub use endorse::{
+    create_certificate_request, generate_signing_keys, issue_certificate, public_key_of,
+};
 pub use error::LynchpinError;
 pub use observe::{DocumentObserver, Subscription};
 pub use store::Store;

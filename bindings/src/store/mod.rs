@@ -9,6 +9,7 @@
 
 mod care_plan;
 mod directory;
+mod endorsements;
 mod journal;
 mod safety_plan;
 

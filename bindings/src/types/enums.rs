@@ -139,3 +139,26 @@ mirror_enum! {
     /// What a device did with a document, in the server's access log.
     AccessAction { Read, Write }
 }
+
+mirror_enum! {
+    /// What a device shows for one endorsement (the first that applies, in
+    /// this order): `NotTrusted`, `Revoked`, `ChangedSinceEndorsement`,
+    /// `ReviewOverdue`, `Endorsed`. A resource's overall state is its best
+    /// endorsement's, `Endorsed` best.
+    EndorsementState { Endorsed, ReviewOverdue, ChangedSinceEndorsement, Revoked, NotTrusted }
+}
+
+mirror_enum! {
+    /// Why an endorsement is `NotTrusted`.
+    NotTrustedReason {
+        Malformed,
+        BadSignature,
+        WrongResource,
+        SelfSigned,
+        UnknownOrganisation,
+        CertificateNotYetValid,
+        CertificateExpired,
+        IssuedOutsideCertificate,
+        IssuedInFuture,
+    }
+}

@@ -8,6 +8,7 @@
 
 mod care_plan;
 mod directory;
+mod endorsements;
 mod enums;
 mod journal;
 mod safety_plan;
@@ -15,6 +16,7 @@ mod store;
 
 pub use care_plan::*;
 pub use directory::*;
+pub use endorsements::*;
 pub use enums::*;
 pub use journal::*;
 pub use safety_plan::*;

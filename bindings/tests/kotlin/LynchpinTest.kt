@@ -312,6 +312,94 @@ fun kotlinDemo(dir: File, serverBinary: String) {
     everyone.forEach { it.close() }
 }
 
+/** Syncs two stores directly (no server), as two devices nearby would. */
+fun directSync(initiator: Store, responder: Store): SyncReport {
+    val start = initiator.startSync(responder.deviceId(), SyncScope.Granted)
+    var request = start.request
+    while (true) {
+        val response = responder.respondSync(initiator.deviceId(), request, SyncScope.Granted)
+        when (val step = start.session.receive(response)) {
+            is SyncStep.Done -> return step.report
+            is SyncStep.Send -> request = step.request
+        }
+    }
+}
+
+fun helpline(name: String, phone: String) = ResourceDetails(
+    name = name, description = "Support for young people", kind = ResourceKind.HELPLINE,
+    organisation = "Riverside Youth Trust", status = ResourceStatus.ACTIVE, thrive = listOf(Thrive.GETTING_HELP),
+    audience = Audience.YOUNG_PERSON, minAge = null, maxAge = null, regions = listOf("Riverside"),
+    cost = Cost.FREE, languages = listOf("en"), contact = ResourceContact(phones = listOf(phone)),
+    openingHours = "24/7", alwaysOpen = true, worksOffline = false, assessment = Assessment(),
+    lastChecked = null, checkedBy = "Dr Patel", reviewDue = null)
+
+fun endorsements(dir: File) {
+    // The organisation certifies a clinician.
+    val organisation = generateSigningKeys()
+    val clinician = generateSigningKeys()
+    check(publicKeyOf(clinician.secret).contentEquals(clinician.publicKey)) { "public key of the secret" }
+    val request = createCertificateRequest(clinician.secret, "Dr Priya Patel", "Clinical psychologist", "PYL12345")
+    val now = java.time.Instant.now()
+    val day = java.time.Duration.ofDays(1)
+    val certificate = issueCertificate(organisation.secret, request, "Riverside CAMHS",
+        now.minus(day), now.plus(day.multipliedBy(365)))
+
+    val app = Store.open(File(dir, "app.lynchpin").path, KEY)
+    val clinic = Store.open(File(dir, "clinic.lynchpin").path, ByteArray(32) { 7 })
+    app.setTrustedOrganisations(listOf(organisation.publicKey))
+    check(app.trustedOrganisations().single().contentEquals(organisation.publicKey)) { "trusted keys" }
+    val directory = app.createDirectory("Riverside Youth Trust")
+    val night = app.addResource(directory, helpline("Night helpline", "0808 000 0001"))
+    val day2 = app.addResource(directory, helpline("Day helpline", "0808 000 0002"))
+    app.grant(directory, clinic.deviceId(), Role.WRITER)
+    directSync(app, clinic)
+
+    val validUntil = java.time.LocalDate.now().plusDays(180).toString()
+    val endorsement = clinic.endorseResource(directory, night, clinician.secret, certificate,
+        "Well run, answers quickly", listOf(Thrive.GETTING_HELP), validUntil)
+    directSync(app, clinic)
+    val best = app.resourceEndorsements(directory, night).best!!
+    checkEqual(EndorsementState.ENDORSED, best.state)
+    checkEqual(endorsement, best.id)
+    checkEqual("Dr Priya Patel", best.endorser?.name)
+    checkEqual("Riverside CAMHS", best.endorser?.organisation)
+    checkEqual(validUntil, best.validUntil)
+    checkEqual(EndorsementState.REVIEW_OVERDUE,
+        app.resourceEndorsements(directory, night, now.plus(day.multipliedBy(200))).best?.state)
+
+    val matches = app.queryResources(directory, ResourceQuery(text = "helpline"))
+    checkEqual(listOf(night, day2), matches.map { it.resource.id })
+    checkEqual(listOf(night), app.queryResources(directory, ResourceQuery(endorsedOnly = true)).map { it.resource.id })
+
+    // A self-signed certificate is not trusted.
+    val selfSigned = issueCertificate(clinician.secret, request, "Myself", now.minus(day), now.plus(day))
+    clinic.endorseResource(directory, day2, clinician.secret, selfSigned, "Trust me", listOf(Thrive.GETTING_HELP), validUntil)
+    directSync(app, clinic)
+    val mine = app.resourceEndorsements(directory, day2).best!!
+    checkEqual(EndorsementState.NOT_TRUSTED, mine.state)
+    checkEqual(NotTrustedReason.SELF_SIGNED, mine.notTrusted)
+
+    // Editing the phone number: changed since endorsement.
+    app.updateResource(directory, night, helpline("Night helpline", "0808 999 9999"))
+    checkEqual(EndorsementState.CHANGED_SINCE_ENDORSEMENT, app.resourceEndorsements(directory, night).best?.state)
+
+    assertThrows<LynchpinException.NotAllowed> {
+        app.revokeEndorsement(directory, endorsement, generateSigningKeys().secret)
+    }
+    app.revokeEndorsement(directory, endorsement, clinician.secret)
+    checkEqual(EndorsementState.REVOKED, app.resourceEndorsements(directory, night).best?.state)
+
+    val e = assertThrows<LynchpinException.InvalidInput> {
+        app.setTrustedOrganisations(listOf(ByteArray(31)))
+    }
+    checkEqual("public_key", e.field)
+    assertThrows<LynchpinException.InvalidInput> {
+        clinic.endorseResource(directory, night, clinician.secret, ByteArray(3), "x", listOf(), validUntil)
+    }
+    app.close()
+    clinic.close()
+}
+
 fun main() {
     val server = System.getProperty("lynchpin.server")
         ?: error("pass -Dlynchpin.server=PATH to the lynchpin-server binary")
@@ -322,6 +410,7 @@ fun main() {
         "typed exceptions for bad input and a wrong key" to ::typedExceptions,
         "sync two stores through a server" to { dir -> syncThroughAServer(dir, server) },
         "calls from many threads at once" to { dir -> manyThreadsAtOnce(dir, server) },
+        "clinicians' endorsements" to ::endorsements,
         "the Kotlin demo (mobile-demo/kotlin/Demo.kt)" to { dir -> kotlinDemo(dir, server) },
     )
     var failed = 0

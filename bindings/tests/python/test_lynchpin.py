@@ -6,6 +6,7 @@ The quick start in bindings/README.md is `test_quick_start`, line for line.
 """
 
 import asyncio
+import datetime
 import os
 import threading
 
@@ -17,6 +18,8 @@ from lynchpin import (
     LynchpinError, MeetingDetails, MeetingText, PlanStatus, ResourceContact, ResourceDetails,
     ResourceKind, ResourceRef, ResourceStatus, Role, SafetyList, SignpostFeedback, Store,
     SyncProgressListener, SyncScope, SyncStep, Thrive,
+    EndorsementState, NotTrustedReason, ResourceQuery,
+    create_certificate_request, generate_signing_keys, issue_certificate, public_key_of,
 )
 
 KEY = bytes(range(32))
@@ -249,19 +252,22 @@ def test_sync_two_stores_through_a_server(server, path):
     asyncio.run(scenario())
 
 
+def direct_sync(initiator, responder):
+    """Syncs two stores directly (no server), as two devices nearby would."""
+    start = initiator.start_sync(responder.device_id(), SyncScope.GRANTED())
+    request, session = start.request, start.session
+    while True:
+        response = responder.respond_sync(initiator.device_id(), request, SyncScope.GRANTED())
+        step = session.receive(response)
+        if isinstance(step, SyncStep.DONE):
+            return step.report
+        request = step.request
+
+
 def test_direct_sync_and_conflicts(path):
     alex = Store.open(path("alex"), KEY)
     parent = Store.open(path("parent"), bytes([5] * 32))
-
-    def sync(initiator, responder):
-        start = initiator.start_sync(responder.device_id(), SyncScope.GRANTED())
-        request, session = start.request, start.session
-        while True:
-            response = responder.respond_sync(initiator.device_id(), request, SyncScope.GRANTED())
-            step = session.receive(response)
-            if isinstance(step, SyncStep.DONE):
-                return step.report
-            request = step.request
+    sync = direct_sync
 
     plan = alex.create_care_plan(plan_details())
     alex.set_code_word(plan, "pineapple")
@@ -309,3 +315,112 @@ def test_calls_from_many_threads_at_once(path):
     assert len(store.safety_plan(plan).distractions) == 80
     assert len(recorder.seen) == 1 + 80
     subscription.cancel()
+
+
+def resource_details(name, phone, thrive=Thrive.GETTING_HELP):
+    return ResourceDetails(
+        name=name, description="Support for young people", kind=ResourceKind.HELPLINE,
+        organisation="Riverside Youth Trust", status=ResourceStatus.ACTIVE, thrive=[thrive],
+        audience=Audience.YOUNG_PERSON, regions=["Riverside"], cost=Cost.FREE, languages=["en"],
+        contact=ResourceContact(phones=[phone]), opening_hours="24/7", always_open=True,
+        works_offline=False, assessment=Assessment(), checked_by="Dr Patel")
+
+
+def test_endorsements(path):
+    # The organisation certifies a clinician: the clinician sends a signed
+    # request, the organisation returns a certificate (bytes to keep).
+    organisation = generate_signing_keys()
+    clinician = generate_signing_keys()
+    assert public_key_of(clinician.secret) == clinician.public_key
+    request = create_certificate_request(clinician.secret, "Dr Priya Patel",
+                                         "Clinical psychologist", "PYL12345")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = issue_certificate(organisation.secret, request, "Riverside CAMHS",
+                                    now - datetime.timedelta(days=1),
+                                    now + datetime.timedelta(days=365))
+
+    # The app (the young person's store) holds the directory and trusts the
+    # organisation; the clinician's store writes to it.
+    app = Store.open(path("app"), KEY)
+    clinic = Store.open(path("clinic"), bytes([7] * 32))
+    app.set_trusted_organisations([organisation.public_key])
+    assert app.trusted_organisations() == [organisation.public_key]
+    clinic.set_trusted_organisations([organisation.public_key])
+    directory = app.create_directory("Riverside Youth Trust")
+    helpline = app.add_resource(directory, resource_details("Night helpline", "0808 000 0001"))
+    other = app.add_resource(directory, resource_details("Day helpline", "0808 000 0002"))
+    app.grant(directory, clinic.device_id(), Role.WRITER)
+    direct_sync(app, clinic)
+
+    valid_until = (now + datetime.timedelta(days=180)).date().isoformat()
+    endorsement = clinic.endorse_resource(directory, helpline, clinician.secret, certificate,
+                                          "Well run, answers quickly", [Thrive.GETTING_HELP],
+                                          valid_until)
+    assert len(endorsement) == 64
+    direct_sync(app, clinic)
+    status = app.resource_endorsements(directory, helpline)
+    assert status.best.state == EndorsementState.ENDORSED
+    assert status.best.id == endorsement
+    assert status.best.not_trusted is None
+    assert status.best.endorser.name == "Dr Priya Patel"
+    assert status.best.endorser.profession == "Clinical psychologist"
+    assert status.best.endorser.registration == "PYL12345"
+    assert status.best.endorser.organisation == "Riverside CAMHS"
+    assert status.best.rationale == "Well run, answers quickly"
+    assert status.best.thrive == [Thrive.GETTING_HELP]
+    assert status.best.valid_until == valid_until
+    assert status.best.issued_at is not None
+    assert [s.id for s in status.all] == [endorsement]
+    # An explicit evaluation time: after the review date the endorsement is overdue.
+    later = app.resource_endorsements(directory, helpline, now + datetime.timedelta(days=200))
+    assert later.best.state == EndorsementState.REVIEW_OVERDUE
+    assert app.resource_endorsements(directory, other).best is None
+
+    # Queries: the endorsed resource comes first, and alone when endorsed only.
+    matches = app.query_resources(directory, ResourceQuery(text="helpline"))
+    assert [m.resource.id for m in matches] == [helpline, other]
+    assert matches[0].endorsement.state == EndorsementState.ENDORSED
+    endorsed = app.query_resources(directory, ResourceQuery(endorsed_only=True))
+    assert [m.resource.id for m in endorsed] == [helpline]
+
+    # A signpost carries the evidence into a care plan.
+    plan = app.create_care_plan(plan_details())
+    signpost = app.add_signpost_from_directory(plan, directory, helpline, "Dr Patel",
+                                               "For nights", "2025-06-15")
+    carried = app.signpost_endorsements(plan, signpost)
+    assert carried.best.state == EndorsementState.ENDORSED
+
+    # A self-signed certificate is not trusted.
+    self_signed = issue_certificate(clinician.secret, request, "Myself",
+                                    now - datetime.timedelta(days=1),
+                                    now + datetime.timedelta(days=365))
+    clinic.endorse_resource(directory, other, clinician.secret, self_signed, "Trust me",
+                            [Thrive.GETTING_HELP], valid_until)
+    direct_sync(app, clinic)
+    mine = app.resource_endorsements(directory, other).best
+    assert mine.state == EndorsementState.NOT_TRUSTED
+    assert mine.not_trusted == NotTrustedReason.SELF_SIGNED
+
+    # Editing the resource's phone number: changed since endorsement.
+    app.update_resource(directory, helpline, resource_details("Night helpline", "0808 999 9999"))
+    assert (app.resource_endorsements(directory, helpline).best.state
+            == EndorsementState.CHANGED_SINCE_ENDORSEMENT)
+    assert app.query_resources(directory, ResourceQuery(endorsed_only=True)) == []
+
+    # Only the clinician or their organisation may revoke.
+    with pytest.raises(LynchpinError.NotAllowed):
+        app.revoke_endorsement(directory, endorsement, generate_signing_keys().secret)
+    app.revoke_endorsement(directory, endorsement, organisation.secret)
+    assert (app.resource_endorsements(directory, helpline).best.state
+            == EndorsementState.REVOKED)
+
+    # Wrong key lengths and malformed statements are invalid input.
+    with pytest.raises(LynchpinError.InvalidInput):
+        app.set_trusted_organisations([b"too short"])
+    with pytest.raises(LynchpinError.InvalidInput) as e:
+        create_certificate_request(b"short", "Dr Patel", "Psychologist", "PYL1")
+    assert e.value.field == "clinician_secret"
+    with pytest.raises(LynchpinError.InvalidInput) as e:
+        clinic.endorse_resource(directory, helpline, clinician.secret, b"not a certificate",
+                                "x", [], valid_until)
+    assert e.value.field == "certificate"
