@@ -4,7 +4,12 @@
 // coordinator's tablet, a psychologist's laptop) each open an encrypted
 // store, enrol with a one-time invite, edit offline and sync with the
 // suspend `sync`. A crisis-number conflict is shown with its authors and
-// resolved; Alex's journal never reaches the parent's phone.
+// resolved; Alex's journal never reaches the parent's phone. An
+// organisation certifies the coordinator's clinician key; she endorses a
+// helpline and a peer group in a directory she shares with the team and
+// signposts the group into Alex's plan with its evidence; when the
+// helpline's number is later edited, every device shows that it changed
+// since its endorsement.
 //
 // People are fictional; numbers are in Ofcom's drama ranges.
 //
@@ -20,13 +25,18 @@
 //
 // With --keep DIR the stores, their keys (DIR/<device>.key, hex; on a phone
 // the key lives in the Android Keystore, never in a file) and the relay's
-// data (DIR/relay) stay for inspection, laid out as the Rust demo's.
+// data (DIR/relay) stay for inspection, laid out as the Rust demo's, with
+// the organisation's public key the devices trust
+// (DIR/trusted-organisations.txt, hex).
 
 package org.lynchpin.demo
 
 import java.io.File
 import java.nio.file.Files
 import java.security.SecureRandom
+import java.time.Duration
+import java.time.Instant
+import java.time.LocalDate
 import kotlin.system.exitProcess
 import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
@@ -97,6 +107,24 @@ fun describe(field: ConflictField) = when (field) {
     ConflictField.CodeWord -> "the code word"
 }
 
+fun hex(bytes: ByteArray) = bytes.joinToString("") { "%02x".format(it) }
+
+/** One line for a resource's endorsements, as a device works them out. */
+fun statusLine(status: ResourceEndorsements?): String {
+    val best = status?.best ?: return "not endorsed"
+    val by = best.endorser?.let { " (${it.name}, ${it.organisation})" } ?: ""
+    return best.state.name.lowercase().replace('_', ' ') + by
+}
+
+fun resource(name: String, kind: ResourceKind, phone: String, hours: String, alwaysOpen: Boolean) = ResourceDetails(
+    name = name, description = "Support for young people in Testford", kind = kind,
+    organisation = "Testford Wellbeing Network (fictional)", status = ResourceStatus.ACTIVE,
+    thrive = listOf(Thrive.GETTING_ADVICE, Thrive.GETTING_HELP), audience = Audience.YOUNG_PERSON,
+    minAge = 11u, maxAge = 18u, regions = listOf("Testford"), cost = Cost.FREE, languages = listOf("English"),
+    contact = ResourceContact(phones = listOf(phone)), openingHours = hours, alwaysOpen = alwaysOpen,
+    worksOffline = false, assessment = Assessment(), lastChecked = "2026-11-23", checkedBy = "Ada Example",
+    reviewDue = "2027-05-01")
+
 fun crisisLine(phone: String, checked: String) = CrisisContactDetails(
     name = "Testford CAMHS crisis line (fictional)", phone = phone, hours = "24/7",
     region = "Testford", lastChecked = checked)
@@ -147,6 +175,49 @@ suspend fun week(serverBinary: String, dir: File, keep: Boolean) = Relay(serverB
     parent.sync()
     psychologist.sync()
 
+    scene("Monday afternoon: the coordinator endorses support and signposts it, with its evidence")
+    // The clinician's key stays on her tablet; the organisation's admin tool signs her request.
+    val organisation = generateSigningKeys()
+    val clinician = generateSigningKeys()
+    val now = Instant.now()
+    val certificate = issueCertificate(organisation.secret,
+        createCertificateRequest(clinician.secret, "Ada Example", "CAMHS nurse (RMN)", "NMC 00X0000E (fictional)"),
+        "Testford CAMHS (fictional)", now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)))
+    say("Testford CAMHS", "certifies Ada Example's clinician key (CAMHS nurse, for a year)")
+    // Held in memory only: an app sets it after each open.
+    for (device in everyone) device.store.setTrustedOrganisations(listOf(organisation.publicKey))
+    if (keep) File(dir, "trusted-organisations.txt").writeText(hex(organisation.publicKey) + "\n")
+    say("every device", "trusts Testford CAMHS's key")
+    val directory = coordinator.store.createDirectory("Testford Wellbeing Network (fictional)")
+    val helpline = coordinator.store.addResource(directory, resource("Testford Youth Helpline (fictional)",
+        ResourceKind.HELPLINE, "0808 157 0123", "24/7", alwaysOpen = true))
+    val group = coordinator.store.addResource(directory, resource("Testford Young People's Peer Group (fictional)",
+        ResourceKind.PEER_SUPPORT_GROUP, "01632 960200", "Wednesdays 17:00-18:30", alwaysOpen = false))
+    coordinator.store.grant(directory, alex.id, Role.READER)
+    coordinator.store.grant(directory, parent.id, Role.READER)
+    coordinator.store.grant(directory, psychologist.id, Role.WRITER)
+    say(coordinator.name, "publishes a directory (helpline 0808 157 0123, a peer group): team reads, psychologist writes")
+    val reviewBy = LocalDate.now().plusDays(180).toString()  // signatures carry the real clock
+    coordinator.store.endorseResource(directory, group, clinician.secret, certificate,
+        "Peer-led, with a trained supporter and a safeguarding lead.",
+        listOf(Thrive.GETTING_ADVICE, Thrive.GETTING_HELP), reviewBy)
+    coordinator.store.endorseResource(directory, helpline, clinician.secret, certificate,
+        "Free, 24/7, staff trained in safety planning.",
+        listOf(Thrive.GETTING_ADVICE, Thrive.GETTING_RISK_SUPPORT), reviewBy)
+    say(coordinator.name, "endorses the helpline and the peer group (review by $reviewBy)")
+    val signpost = coordinator.store.addSignpostFromDirectory(plan, directory, group, "Ada Example",
+        "Meeting others who get it, at Alex's own pace", "2026-11-23")
+    say(coordinator.name, "signposts the peer group into Alex's plan, with its evidence")
+    coordinator.sync()
+    for (device in listOf(alex, parent, psychologist)) device.sync()
+    for (device in everyone) {
+        if (device.store.role(directory) == null) continue
+        say(device.name, "helpline: ${statusLine(device.store.resourceEndorsements(directory, helpline))}")
+        say(device.name, "peer group: ${statusLine(device.store.resourceEndorsements(directory, group))}")
+    }
+    say(alex.name, "in the plan, from the signpost's evidence: " +
+        statusLine(alex.store.signpostEndorsements(plan, signpost)))
+
     scene("Tuesday to Thursday: no connection anywhere")
     alex.store.addSafetyItem(plan, SafetyList.WARNING_SIGNS, "Staying in my room all day")
     alex.store.addSafetyItem(plan, SafetyList.REASONS_FOR_LIVING, "My dog, Biscuit")
@@ -176,6 +247,21 @@ suspend fun week(serverBinary: String, dir: File, keep: Boolean) = Relay(serverB
     say(coordinator.name, "checks with the line and keeps 01632 960155")
     coordinator.sync()
     for (device in listOf(alex, parent, psychologist)) device.sync()
+
+    scene("Friday afternoon: the endorsed helpline's number is edited")
+    val edited = psychologist.store.resource(directory, helpline).details
+    psychologist.store.updateResource(directory, helpline,
+        edited.copy(contact = edited.contact.copy(phones = listOf("0808 157 0456"))))
+    say(psychologist.name, "edits the helpline's number (0808 157 0123 -> 0808 157 0456): " +
+        "a writer may, but the endorsement was of the old version")
+    psychologist.sync()
+    for (device in listOf(coordinator, alex, parent)) device.sync()
+    for (device in everyone) {
+        if (device.store.role(directory) == null) continue
+        val state = device.store.resourceEndorsements(directory, helpline).best?.state
+        say(device.name, "helpline: ${statusLine(device.store.resourceEndorsements(directory, helpline))}")
+        check(state == EndorsementState.CHANGED_SINCE_ENDORSEMENT) { "${device.name} shows the helpline $state" }
+    }
 
     scene("Saturday: what each device holds")
     val reference = coordinator.store.carePlan(plan)

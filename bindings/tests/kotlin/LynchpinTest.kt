@@ -266,7 +266,10 @@ fun hexKey(file: File): ByteArray =
  * mobile-demo/kotlin/Demo.kt, run as its own JVM process the way an app
  * developer runs it, then checked from the stores it keeps (not its output):
  * four equal plans, the crisis-number conflict resolved everywhere, Alex's
- * offline work on the coordinator's tablet, and no journal on the parent's phone.
+ * offline work on the coordinator's tablet, no journal on the parent's phone,
+ * and, trusting the organisation key the demo keeps, the peer group endorsed
+ * and the edited helpline changed since its endorsement on every device that
+ * holds the directory.
  */
 fun kotlinDemo(dir: File, serverBinary: String) {
     val kept = File(dir, "kept")
@@ -309,6 +312,23 @@ fun kotlinDemo(dir: File, serverBinary: String) {
         check(store.documents().none { it.kind == DocumentKind.JOURNAL }) { "a journal on another device" }
     }
     assertThrows<LynchpinException.NotFound> { parent.journal(journal) }
+
+    val trusted = hexKey(File(kept, "trusted-organisations.txt"))
+    val directory = coordinator.documents().single { it.kind == DocumentKind.RESOURCE_DIRECTORY }.id
+    val resources = coordinator.directory(directory).resources
+    val group = resources.single { it.details.kind == ResourceKind.PEER_SUPPORT_GROUP }.id
+    val helpline = resources.single { it.details.kind == ResourceKind.HELPLINE }
+    checkEqual(listOf("0808 157 0456"), helpline.details.contact.phones)
+    val holders = everyone.filter { it.role(directory) != null }
+    checkEqual(4, holders.size)
+    for (store in holders) {
+        store.setTrustedOrganisations(listOf(trusted))
+        checkEqual(EndorsementState.ENDORSED, store.resourceEndorsements(directory, group).best?.state)
+        checkEqual(EndorsementState.CHANGED_SINCE_ENDORSEMENT,
+            store.resourceEndorsements(directory, helpline.id).best?.state)
+    }
+    val signpost = alex.carePlan(plan).signposts.single { it.resource.resource == group }
+    checkEqual(EndorsementState.ENDORSED, alex.signpostEndorsements(plan, signpost.id)?.best?.state)
     everyone.forEach { it.close() }
 }
 
