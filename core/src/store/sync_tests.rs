@@ -4,7 +4,13 @@ use std::convert::Infallible;
 
 use tempfile::TempDir;
 
-use crate::{sync::SyncReport, *};
+use crate::{
+    sync::{
+        Step, SyncError, SyncReport,
+        wire::{DocEntry, DocStatus, Request, Response, exchange_extension},
+    },
+    *,
+};
 
 fn open(dir: &TempDir, name: &str) -> Store {
     Store::open(dir.path().join(name), &StoreKey::new([9; 32])).unwrap()
@@ -166,9 +172,12 @@ fn a_session_cut_off_resumes_and_duplicates_are_harmless() {
     // The same request again (a retry), then the old answer applied late.
     b.respond_sync(a.device_id(), &request, &SyncScope::All)
         .unwrap();
-    let (mut stale, _) = a.start_sync(b.device_id(), SyncScope::All).unwrap();
-    a.continue_sync(&mut stale, &answer).unwrap();
-    a.continue_sync(&mut stale, &answer).unwrap();
+    // A late answer does not belong to a new session's request: refused.
+    let (mut later, _) = a.start_sync(b.device_id(), SyncScope::All).unwrap();
+    assert!(matches!(
+        a.continue_sync(&mut later, &answer),
+        Err(Error::Sync(SyncError::UnexpectedResponse))
+    ));
     sync(&a, &b);
     let texts = |s: &Store| {
         let mut t: Vec<String> = s
@@ -232,4 +241,86 @@ fn a_session_finishes_while_both_devices_keep_editing() {
     assert_eq!(plan_a, b.safety_plan(&plan).unwrap());
     assert_eq!(plan_a.warning_signs.len(), edits);
     assert_eq!(plan_a.coping_strategies.len(), edits);
+}
+
+/// Device `a`'s answer from `relay` to a session with nothing to send.
+fn idle_answer(a: &Store, relay: &Store) -> Vec<u8> {
+    let (_, request) = a.start_sync(relay.device_id(), SyncScope::All).unwrap();
+    relay
+        .respond_sync(a.device_id(), &request, &SyncScope::All)
+        .unwrap()
+}
+
+#[test]
+fn an_answer_meant_for_another_device_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = open(&dir, "relay.db");
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    sync(&a, &relay);
+    sync(&b, &relay);
+    a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
+        .unwrap();
+    sync(&a, &relay);
+    // An answer to A with nothing in it, whose cursor stands past A's edit.
+    let for_a = idle_answer(&a, &relay);
+    let (mut session, _) = b.start_sync(relay.device_id(), SyncScope::All).unwrap();
+    assert!(matches!(
+        b.continue_sync(&mut session, &for_a),
+        Err(Error::Sync(SyncError::UnexpectedResponse))
+    ));
+    // Had B taken that cursor, the relay would never send it A's edit.
+    sync(&b, &relay);
+    assert_eq!(b.safety_plan(&plan).unwrap().warning_signs.len(), 1);
+    assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
+}
+
+#[test]
+fn a_peer_that_believes_this_device_holds_more_keeps_the_session_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let relay = open(&dir, "relay.db");
+    let plan = plan(&a);
+    sync(&a, &relay);
+    // The relay's answers name, as its heads and as what it last shared
+    // with A, a change A does not hold (say A was restored from a backup):
+    // A answers with a reset, and must not take the document as in step.
+    let unknown = automerge::ChangeHash([7; 32]);
+    let message = automerge::sync::Message {
+        heads: vec![unknown],
+        need: Vec::new(),
+        have: vec![automerge::sync::Have {
+            last_sync: vec![unknown],
+            bloom: Default::default(),
+        }],
+        changes: automerge::sync::ChunkList::empty(),
+        flags: None,
+        version: automerge::sync::MessageVersion::V1,
+    }
+    .encode();
+    let cursor = Response::decode(&idle_answer(&a, &relay)).unwrap().cursor;
+    let answer = |request: &[u8]| {
+        let exchange = Request::decode(request).unwrap().exchange().unwrap();
+        Response {
+            cursor,
+            more: false,
+            docs: vec![DocEntry {
+                id: plan,
+                status: DocStatus::Ok,
+                message: message.clone(),
+                extensions: Vec::new(),
+            }],
+            extensions: vec![exchange_extension(exchange)],
+        }
+        .encode()
+    };
+    let (mut session, mut request) = a.start_sync(relay.device_id(), SyncScope::All).unwrap();
+    for round in 1..=3 {
+        match a.continue_sync(&mut session, &answer(&request)).unwrap() {
+            Step::Send(next) => request = next,
+            Step::Done(report) => panic!("done in round {round} while out of step: {report:?}"),
+        }
+    }
 }

@@ -22,6 +22,11 @@
 //!    was cut at the size limit) it sends another request, up to
 //!    [`MAX_ROUNDS`].
 //!
+//! Each request carries a fresh random exchange id that the answer returns;
+//! the initiator applies only the answer to the request it just sent, so a
+//! late answer, or one meant for another device, can never acknowledge
+//! changes this device did not receive.
+//!
 //! The initiator records the new cursor only when the session completes, so
 //! a session cut off at any point resumes from the previous cursor; applying
 //! a message twice or out of order is harmless (Automerge ignores changes it
@@ -66,6 +71,14 @@ pub enum SyncError {
     /// The session needed more than [`MAX_ROUNDS`] round trips.
     #[error("the session did not finish within {MAX_ROUNDS} round trips")]
     TooManyRounds,
+    /// The answer does not return the exchange id of the request just sent:
+    /// it is a late answer to an earlier request or one meant for another
+    /// device. Nothing in it was applied.
+    #[error("the answer does not belong to the request sent")]
+    UnexpectedResponse,
+    /// No random exchange id could be drawn.
+    #[error(transparent)]
+    Randomness(#[from] crate::crypto::RandomnessUnavailable),
 }
 
 /// What happened to a document a host was asked to update.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::{
     DocOutcome, Host, RESPONSE_BUDGET_BYTES, SyncError, entry_for, generate_for, receive,
     session_state,
-    wire::{Cursor, DocEntry, DocStatus, Request, Response},
+    wire::{Cursor, DocEntry, DocStatus, Request, Response, exchange_extension},
 };
 use crate::{DeviceId, DocumentId};
 
@@ -18,6 +18,13 @@ pub fn respond<H: Host>(
     request: &[u8],
 ) -> Result<Vec<u8>, H::Error> {
     let request = Request::decode(request).map_err(SyncError::from)?;
+    // The answer returns the request's exchange id, so that the initiator
+    // can tell it from any other answer.
+    let extensions: Vec<_> = request
+        .exchange()
+        .map(exchange_extension)
+        .into_iter()
+        .collect();
     let epoch = host.epoch()?;
     let mut record = host.load_peer(peer)?;
     // The cursor the peer returns acknowledges every answer up to it.
@@ -138,7 +145,7 @@ pub fn respond<H: Host>(
         },
         more,
         docs,
-        extensions: Vec::new(),
+        extensions,
     };
     Ok(response.encode())
 }

@@ -12,7 +12,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc, sync::State};
 use super::{
     DocOutcome, Host, MAX_ROUNDS, PeerRecord, RESPONSE_BUDGET_BYTES, SyncError, SyncReport,
     entry_for, generate_for, receive, session_state,
-    wire::{DocEntry, DocStatus, Request, Response},
+    wire::{DocEntry, DocStatus, EXCHANGE_ID_BYTES, Request, Response, exchange_extension},
     worth_sending,
 };
 use crate::{DeviceId, DocumentId};
@@ -35,6 +35,8 @@ pub struct Session {
     targets: HashMap<DocumentId, Vec<ChangeHash>>,
     /// Documents in step as of their target, no longer pursued.
     settled: HashMap<DocumentId, State>,
+    /// The exchange id of the request in flight: the answer must return it.
+    exchange: [u8; EXCHANGE_ID_BYTES],
     report: SyncReport,
     started: Instant,
 }
@@ -68,12 +70,13 @@ impl Session {
             offered: HashSet::new(),
             targets: HashMap::new(),
             settled: HashMap::new(),
+            exchange: [0; EXCHANGE_ID_BYTES],
             report: SyncReport::default(),
             started,
         };
         let mut docs = Vec::new();
         session.offer_pending(host, &mut docs)?;
-        let request = session.request(session.record.cursor, docs);
+        let request = session.request(session.record.cursor, docs)?;
         Ok((session, request))
     }
 
@@ -109,16 +112,22 @@ impl Session {
         Ok(())
     }
 
-    fn request(&mut self, cursor: Option<super::wire::Cursor>, docs: Vec<DocEntry>) -> Vec<u8> {
+    /// Encodes the next request, under a fresh exchange id.
+    fn request(
+        &mut self,
+        cursor: Option<super::wire::Cursor>,
+        docs: Vec<DocEntry>,
+    ) -> Result<Vec<u8>, SyncError> {
+        crate::crypto::fill_random(&mut self.exchange)?;
         self.report.documents_sent += docs.len();
         let bytes = Request {
             cursor,
             docs,
-            extensions: Vec::new(),
+            extensions: vec![exchange_extension(self.exchange)],
         }
         .encode();
         self.report.bytes_sent += bytes.len();
-        bytes
+        Ok(bytes)
     }
 
     /// Whether, for every document this side sent changes of, the peer is
@@ -151,10 +160,21 @@ impl Session {
         let Some(target) = self.targets.get(id) else {
             return Ok(false);
         };
-        if state.their_heads.is_none() || !message.need.is_empty() {
+        let Some(their_heads) = &state.their_heads else {
+            return Ok(false);
+        };
+        if !message.need.is_empty() {
             return Ok(false);
         }
-        peer_holds(host, &self.peer, id, state, target)
+        // A reset (the peer believes this side holds changes it does not)
+        // asks for nothing by hash, so look at the peer's heads themselves.
+        let (holds_theirs, _) =
+            host.with_document(&self.peer, id, &[], |doc: &mut Automerge| {
+                their_heads
+                    .iter()
+                    .all(|h| doc.get_change_by_hash(h).is_some())
+            })?;
+        Ok(holds_theirs && peer_holds(host, &self.peer, id, state, target)?)
     }
 
     /// Applies a response and says what to do next.
@@ -162,6 +182,11 @@ impl Session {
         self.report.bytes_received += bytes.len();
         self.report.round_trips += 1;
         let response = Response::decode(bytes).map_err(SyncError::from)?;
+        // Only the answer to the request just sent may be applied: its
+        // cursor acknowledges what the responder sent to this device.
+        if response.exchange() != Some(self.exchange) {
+            return Err(SyncError::UnexpectedResponse.into());
+        }
         let peer = self.peer;
         let answered: HashSet<DocumentId> = response.docs.iter().map(|d| d.id).collect();
         // A document this side pushed that the peer did not answer is not
@@ -262,7 +287,7 @@ impl Session {
         if self.report.round_trips >= MAX_ROUNDS {
             return Err(SyncError::TooManyRounds.into());
         }
-        Ok(Step::Send(self.request(Some(response.cursor), docs)))
+        Ok(Step::Send(self.request(Some(response.cursor), docs)?))
     }
 }
 

@@ -32,6 +32,15 @@ pub const EXT_SIGNATURES: u64 = 2;
 /// The most signatures in one [`EXT_SIGNATURES`] extension.
 pub const MAX_SIGNATURES: usize = 4096;
 
+/// Frame extension: the exchange id. An initiator puts 16 fresh random
+/// bytes on every request and a responder returns them on its answer, so
+/// that the initiator takes only the answer to the request it just sent —
+/// not a late answer to an earlier one, nor one meant for another device,
+/// whose cursor would acknowledge changes this device never received.
+pub const EXT_EXCHANGE: u64 = 4;
+/// The length of an exchange id.
+pub const EXCHANGE_ID_BYTES: usize = 16;
+
 const FRAME_REQUEST: u8 = 1;
 const FRAME_RESPONSE: u8 = 2;
 const FRAME_ERROR: u8 = 3;
@@ -159,6 +168,13 @@ pub struct Request {
     pub extensions: Vec<Extension>,
 }
 
+impl Request {
+    /// The request's exchange id ([`EXT_EXCHANGE`]), if it carries a well-formed one.
+    pub fn exchange(&self) -> Option<[u8; EXCHANGE_ID_BYTES]> {
+        exchange_of(&self.extensions)
+    }
+}
+
 /// The responder's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
@@ -171,6 +187,28 @@ pub struct Response {
     pub docs: Vec<DocEntry>,
     /// Frame-level extensions.
     pub extensions: Vec<Extension>,
+}
+
+impl Response {
+    /// The exchange id the answer returns ([`EXT_EXCHANGE`]), if it carries a well-formed one.
+    pub fn exchange(&self) -> Option<[u8; EXCHANGE_ID_BYTES]> {
+        exchange_of(&self.extensions)
+    }
+}
+
+/// The frame extension carrying an exchange id.
+pub fn exchange_extension(id: [u8; EXCHANGE_ID_BYTES]) -> Extension {
+    Extension {
+        kind: EXT_EXCHANGE,
+        data: id.to_vec(),
+    }
+}
+
+fn exchange_of(extensions: &[Extension]) -> Option<[u8; EXCHANGE_ID_BYTES]> {
+    extensions
+        .iter()
+        .find(|e| e.kind == EXT_EXCHANGE)
+        .and_then(|e| e.data.as_slice().try_into().ok())
 }
 
 /// Error codes a peer sends in an error frame (and the server in its JSON
