@@ -162,6 +162,7 @@ impl Host for StoreHost<'_> {
             if loaded.doc.get_heads() == before {
                 if orphans {
                     self.inner.docs.remove(id);
+                    return Ok((result, DocOutcome::Incomplete));
                 }
                 return Ok((result, DocOutcome::Unchanged));
             }
@@ -176,18 +177,27 @@ impl Host for StoreHost<'_> {
                     WriteRule::Ever,
                     now_ms,
                 )
-                .map_err(|refusal| refused(id, refusal)),
-                _ => {
-                    tracing::warn!(document = %id, "refused changes that alter a document's header");
-                    Err(DocOutcome::Rejected(DocStatus::Invalid))
-                }
+                .map_err(Some),
+                _ => Err(None),
             };
             let keep = match verdict {
                 Ok(keep) => keep,
-                Err(outcome) => {
+                Err(refusal) => {
                     // Drop the copy that holds the refused changes; the
                     // document reloads from what was stored.
                     self.inner.docs.remove(id);
+                    let outcome = match refusal {
+                        // The signatures are over changes still missing.
+                        Some(Refusal::Unsigned) if orphans => {
+                            tracing::debug!(document = %id, "changes wait for their dependencies; nothing stored");
+                            DocOutcome::Incomplete
+                        }
+                        Some(refusal) => refused(id, refusal),
+                        None => {
+                            tracing::warn!(document = %id, "refused changes that alter a document's header");
+                            DocOutcome::Rejected(DocStatus::Invalid)
+                        }
+                    };
                     return Ok((result, outcome));
                 }
             };
@@ -219,6 +229,7 @@ impl Host for StoreHost<'_> {
                 return Ok((result, DocOutcome::Rejected(DocStatus::Invalid)));
             }
         };
+        let orphans = access::has_orphans(&fresh);
         let keep = match access::verify_changes(
             id,
             &fresh,
@@ -229,9 +240,12 @@ impl Host for StoreHost<'_> {
             now_ms,
         ) {
             Ok(keep) => keep,
+            Err(Refusal::Unsigned) if orphans => {
+                tracing::debug!(document = %id, "changes wait for their dependencies; nothing stored");
+                return Ok((result, DocOutcome::Incomplete));
+            }
             Err(refusal) => return Ok((result, refused(id, refusal))),
         };
-        let orphans = access::has_orphans(&fresh);
         self.inner.insert_document(id, header.kind, fresh, &keep)?;
         if orphans {
             self.inner.docs.remove(id);

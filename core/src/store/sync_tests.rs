@@ -324,3 +324,64 @@ fn a_peer_that_believes_this_device_holds_more_keeps_the_session_going() {
         }
     }
 }
+
+#[test]
+fn an_answer_missing_a_change_is_fetched_again_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = open(&dir, "relay.db");
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    for i in 0..20 {
+        a.add_safety_item(&plan, SafetyList::CopingStrategies, &format!("c{i}"))
+            .unwrap();
+    }
+    sync(&a, &relay);
+    sync(&b, &relay);
+    for i in 1..=3 {
+        a.add_safety_item(&plan, SafetyList::WarningSigns, &format!("w{i}"))
+            .unwrap();
+    }
+    sync(&a, &relay);
+    // The relay's answer to B loses A's middle change, as when a Bloom
+    // filter matches a change B lacks: B can apply the first, not the last,
+    // and A's signature covers only the last.
+    let (mut session, request) = b.start_sync(relay.device_id(), SyncScope::All).unwrap();
+    let mut answer = Response::decode(
+        &relay
+            .respond_sync(b.device_id(), &request, &SyncScope::All)
+            .unwrap(),
+    )
+    .unwrap();
+    let entry = answer.docs.iter_mut().find(|d| d.id == plan).unwrap();
+    let mut message = automerge::sync::Message::decode(&entry.message).unwrap();
+    let b_heads = automerge::Automerge::load(&b.export(&plan).unwrap())
+        .unwrap()
+        .get_heads();
+    let full = automerge::Automerge::load(&a.export(&plan).unwrap()).unwrap();
+    let new: Vec<automerge::Change> = full.get_changes(&b_heads).into_iter().collect();
+    assert_eq!(new.len(), 3);
+    message.changes = vec![new[0].raw_bytes().to_vec(), new[2].raw_bytes().to_vec()].into();
+    message.version = automerge::sync::MessageVersion::V1;
+    entry.message = message.encode();
+    // Nothing is stored from it, nothing is refused, and the session asks
+    // again, without a Bloom filter, and gets all three.
+    let mut step = b.continue_sync(&mut session, &answer.encode()).unwrap();
+    assert!(b.safety_plan(&plan).unwrap().warning_signs.is_empty());
+    let report = loop {
+        match step {
+            Step::Send(request) => {
+                let answer = relay
+                    .respond_sync(b.device_id(), &request, &SyncScope::All)
+                    .unwrap();
+                step = b.continue_sync(&mut session, &answer).unwrap();
+            }
+            Step::Done(report) => break report,
+        }
+    };
+    assert!(report.rejected.is_empty(), "{report:?}");
+    assert_eq!(report.round_trips, 2, "{report:?}");
+    assert_eq!(b.safety_plan(&plan).unwrap().warning_signs.len(), 3);
+    assert_eq!(b.care_plan(&plan).unwrap(), a.care_plan(&plan).unwrap());
+}

@@ -91,6 +91,12 @@ pub enum DocOutcome {
     /// The result was refused (not a valid document, not allowed, too large)
     /// and nothing was stored.
     Rejected(wire::DocStatus),
+    /// Some changes could not be applied (their dependencies are missing,
+    /// say because a Bloom filter matched a change the receiver lacks) and
+    /// nothing was stored: none could be applied, or what could did not pass
+    /// the checks on its own (its authors' signatures are over the changes
+    /// still missing). The changes are fetched again, whole.
+    Incomplete,
 }
 
 /// Storage for one side of a session. Implementations decide what a peer
@@ -292,6 +298,25 @@ fn receive(doc: &mut Automerge, state: &mut automerge::sync::State, bytes: &[u8]
         guarded(|| doc.receive_sync_message(state, message)),
         Some(Ok(()))
     )
+}
+
+/// A message asking the peer for every change it holds beyond `shared`
+/// (heads both sides hold), with an empty Bloom filter: after an answer
+/// that could not be applied because a filter matched a change this side
+/// lacks, the same filter would miss it again.
+fn fetch_since(doc: &Automerge, shared: &[ChangeHash]) -> automerge::sync::Message {
+    use automerge::sync::{ChunkList, Have, Message, MessageVersion};
+    Message {
+        heads: doc.get_heads(),
+        need: Vec::new(),
+        have: vec![Have {
+            last_sync: shared.to_vec(),
+            bloom: Default::default(),
+        }],
+        changes: ChunkList::empty(),
+        flags: None,
+        version: MessageVersion::V1,
+    }
 }
 
 /// Whether a generated message is worth sending: it carries changes or asks

@@ -62,7 +62,10 @@ pub fn respond<H: Host>(
             (true, DocOutcome::Rejected(status)) => status,
             (true, _) => DocStatus::Ok,
         };
-        if status == DocStatus::Ok {
+        // Changes that could not be applied yet were not stored: answer from
+        // what both sides were known to hold, so the initiator sees they
+        // did not arrive and offers them again.
+        if status == DocStatus::Ok && outcome != DocOutcome::Incomplete {
             persisted.shared_heads = state.shared_heads.clone();
             states.insert(entry.id, (persisted, state));
         }

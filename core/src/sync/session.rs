@@ -11,7 +11,7 @@ use automerge::{Automerge, ChangeHash, ReadDoc, sync::State};
 
 use super::{
     DocOutcome, Host, MAX_ROUNDS, PeerRecord, RESPONSE_BUDGET_BYTES, SyncError, SyncReport,
-    entry_for, generate_for, receive, session_state,
+    entry_for, fetch_since, generate_for, receive, session_state,
     wire::{DocEntry, DocStatus, EXCHANGE_ID_BYTES, Request, Response, exchange_extension},
     worth_sending,
 };
@@ -35,6 +35,15 @@ pub struct Session {
     targets: HashMap<DocumentId, Vec<ChangeHash>>,
     /// Documents in step as of their target, no longer pursued.
     settled: HashMap<DocumentId, State>,
+    /// Documents whose last answer held changes that could not be applied:
+    /// while any is left, the session does not move the peer's cursor past
+    /// them.
+    incomplete: HashSet<DocumentId>,
+    /// Documents to ask for again, without a Bloom filter, in the next
+    /// request (once per session).
+    refetch: HashSet<DocumentId>,
+    /// Documents already asked for again in this session.
+    refetched: HashSet<DocumentId>,
     /// The exchange id of the request in flight: the answer must return it.
     exchange: [u8; EXCHANGE_ID_BYTES],
     report: SyncReport,
@@ -70,6 +79,9 @@ impl Session {
             offered: HashSet::new(),
             targets: HashMap::new(),
             settled: HashMap::new(),
+            incomplete: HashSet::new(),
+            refetch: HashSet::new(),
+            refetched: HashSet::new(),
             exchange: [0; EXCHANGE_ID_BYTES],
             report: SyncReport::default(),
             started,
@@ -223,6 +235,19 @@ impl Session {
             if outcome == DocOutcome::Stored {
                 self.report.documents_received += 1;
             }
+            if outcome == DocOutcome::Incomplete {
+                // Nothing was stored. Ask again from what both sides hold,
+                // once; failing that, the cursor stays where it was and the
+                // next session brings the document again.
+                self.incomplete.insert(entry.id);
+                if self.refetched.insert(entry.id) {
+                    self.refetch.insert(entry.id);
+                    let persisted = host.load_state(&peer, &entry.id)?;
+                    self.states.insert(entry.id, session_state(&persisted));
+                }
+                continue;
+            }
+            self.incomplete.remove(&entry.id);
             if let DocOutcome::Rejected(status) = outcome {
                 self.report.rejected.push((entry.id, status));
                 continue;
@@ -244,6 +269,19 @@ impl Session {
             let Some(mut state) = self.states.remove(&id) else {
                 continue;
             };
+            if self.refetch.remove(&id) {
+                let (message, _) = host.with_document(&peer, &id, &[], |doc: &mut Automerge| {
+                    fetch_since(doc, &state.shared_heads)
+                })?;
+                docs.push(DocEntry {
+                    id,
+                    status: DocStatus::Ok,
+                    message: message.encode(),
+                    extensions: Vec::new(),
+                });
+                self.states.insert(id, state);
+                continue;
+            }
             let generated = generate_for(host, &peer, &id, &mut state)?
                 .filter(|g| worth_sending(&g.message, &state, &g.heads));
             let target_set = self.targets.contains_key(&id);
@@ -262,7 +300,11 @@ impl Session {
         self.offer_pending(host, &mut docs)?;
 
         if docs.is_empty() && !response.more && self.pending.is_empty() {
-            self.record.cursor = Some(response.cursor);
+            // The cursor acknowledges everything the peer sent: not if some
+            // of it could not be applied.
+            if self.incomplete.is_empty() {
+                self.record.cursor = Some(response.cursor);
+            }
             // Local changes count as delivered only if the peer's last word
             // on each document offered shows it holds them (an answer can
             // be lost, stale or meant for someone else); otherwise the next

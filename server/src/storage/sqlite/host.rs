@@ -446,6 +446,11 @@ impl Host for SqliteHost<'_> {
                 self.now_ms,
             ) {
                 Ok(keep) => keep,
+                // The signatures are over changes still missing.
+                Err(access::Refusal::Unsigned) if orphans => {
+                    tracing::debug!("changes wait for their dependencies; nothing stored");
+                    return Ok((result, DocOutcome::Incomplete));
+                }
                 Err(refusal) => {
                     tracing::warn!(reason = %refusal, "refused changes");
                     return Ok((result, DocOutcome::Rejected(refusal.status())));
@@ -487,6 +492,10 @@ impl Host for SqliteHost<'_> {
             self.now_ms,
         ) {
             Ok(keep) => keep,
+            Err(access::Refusal::Unsigned) if access::has_orphans(&fresh) => {
+                tracing::debug!("changes wait for their dependencies; nothing stored");
+                return Ok((result, DocOutcome::Incomplete));
+            }
             Err(refusal) => {
                 tracing::warn!(reason = %refusal, "refused a new document");
                 return Ok((result, DocOutcome::Rejected(refusal.status())));
