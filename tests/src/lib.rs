@@ -47,6 +47,31 @@ pub fn cargo_command() -> Command {
     cargo
 }
 
+/// The test run's profile folder, `target/<profile>`, where cargo puts the
+/// workspace's binaries (test executables live in its `deps/`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile> folder")
+        .to_path_buf()
+}
+
+/// Builds a binary of the workspace (named like its package) for the test
+/// run's profile, and returns its path; cargo does nothing if it is up to
+/// date.
+pub fn build_binary(package: &str) -> PathBuf {
+    let profile_dir = profile_dir();
+    let mut cargo = cargo_command();
+    cargo.args(["build", "-p", package, "--bin", package]);
+    if profile_dir.ends_with("release") {
+        cargo.arg("--release");
+    }
+    let status = cargo.status().expect("run cargo build");
+    assert!(status.success(), "building {package} failed");
+    profile_dir.join(package)
+}
+
 /// A fixed store key whose 32 bytes are all `byte`.
 pub fn key(byte: u8) -> StoreKey {
     StoreKey::new([byte; 32])

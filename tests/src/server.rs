@@ -13,25 +13,12 @@ pub fn server_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
         .get_or_init(|| {
-            // Test executables live in target/<profile>/deps/.
-            let exe = std::env::current_exe().expect("test executable path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile> folder")
-                .to_path_buf();
-            let binary = profile_dir.join("lynchpin-server");
-            if !binary.exists() {
-                let release = profile_dir.ends_with("release");
-                let mut cargo = crate::cargo_command();
-                cargo.args(["build", "-p", "lynchpin-server", "--bin", "lynchpin-server"]);
-                if release {
-                    cargo.arg("--release");
-                }
-                let status = cargo.status().expect("run cargo build");
-                assert!(status.success(), "building lynchpin-server failed");
+            let binary = crate::profile_dir().join("lynchpin-server");
+            if binary.exists() {
+                binary
+            } else {
+                crate::build_binary("lynchpin-server")
             }
-            binary
         })
         .clone()
 }

@@ -42,23 +42,7 @@ const PSYCHOLOGIST: &str = "psychologist-laptop";
 fn demo_binary() -> PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY
-        .get_or_init(|| {
-            // Test executables live in target/<profile>/deps/.
-            let exe = std::env::current_exe().expect("test executable path");
-            let profile_dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile> folder")
-                .to_path_buf();
-            let mut cargo = lynchpin_tests::cargo_command();
-            cargo.args(["build", "-p", "mobile-demo", "--bin", "mobile-demo"]);
-            if profile_dir.ends_with("release") {
-                cargo.arg("--release");
-            }
-            let status = cargo.status().expect("run cargo build");
-            assert!(status.success(), "building mobile-demo failed");
-            profile_dir.join("mobile-demo")
-        })
+        .get_or_init(|| lynchpin_tests::build_binary("mobile-demo"))
         .clone()
 }
 
