@@ -15,8 +15,16 @@ use std::{
     process::Command,
 };
 
+use automerge::{
+    Automerge,
+    sync::{Have, State, SyncDoc},
+};
 use chrono::NaiveDate;
-use lynchpin_core::{CarePlanDetails, PlanStatus, StoreKey};
+use lynchpin_core::{
+    CarePlanDetails, DocumentId, PlanStatus, StoreKey,
+    access::ChangeSignature,
+    sync::wire::{DocEntry, DocStatus, Request},
+};
 
 /// A `cargo` command for building a binary from inside a test, without the
 /// variables cargo sets for the test process (`CARGO_MANIFEST_DIR`,
@@ -70,6 +78,36 @@ pub fn build_binary(package: &str) -> PathBuf {
     let status = cargo.status().expect("run cargo build");
     assert!(status.success(), "building {package} failed");
     profile_dir.join(package)
+}
+
+/// A request frame pushing every change of `doc` to a peer that has none,
+/// with `signatures`: what an app working around its store could send.
+pub fn push_frame(id: DocumentId, doc: &Automerge, signatures: &[ChangeSignature]) -> Vec<u8> {
+    let mut state = State {
+        their_heads: Some(Vec::new()),
+        their_need: Some(Vec::new()),
+        their_have: Some(vec![Have {
+            last_sync: Vec::new(),
+            bloom: Default::default(),
+        }]),
+        ..State::new()
+    };
+    Request {
+        cursor: None,
+        docs: vec![DocEntry {
+            id,
+            status: DocStatus::Ok,
+            message: doc
+                .generate_sync_message(&mut state)
+                .expect("a document with changes has a message to send")
+                .encode(),
+            extensions: DocEntry::signatures_extension(signatures)
+                .into_iter()
+                .collect(),
+        }],
+        extensions: Vec::new(),
+    }
+    .encode()
 }
 
 /// A fixed store key whose 32 bytes are all `byte`.

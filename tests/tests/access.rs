@@ -4,21 +4,17 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{
-    Automerge, ROOT,
-    sync::{Have, State, SyncDoc},
-    transaction::Transactable,
-};
+use automerge::{Automerge, ROOT, transaction::Transactable};
 use lynchpin_core::{
     AccessAction, CheckInDetails, DeviceId, DocumentId, Error, Role, SafetyList, Store, StoreKey,
     SyncScope, SyncServer,
     access::ChangeSignature,
     sync::{
         SyncReport,
-        wire::{DocEntry, DocStatus, Request, Response},
+        wire::{DocStatus, Response},
     },
 };
-use lynchpin_tests::{plan_details, server::ServerProcess};
+use lynchpin_tests::{plan_details, push_frame, server::ServerProcess};
 use tempfile::TempDir;
 
 struct Device {
@@ -79,33 +75,6 @@ fn setup() -> (TempDir, ServerProcess) {
     let dir = tempfile::tempdir().unwrap();
     let relay = ServerProcess::start(&dir.path().join("server"));
     (dir, relay)
-}
-
-/// A frame pushing every change of `doc` to a peer that has none, with
-/// `signatures`.
-fn push_frame(id: DocumentId, doc: &Automerge, signatures: &[ChangeSignature]) -> Vec<u8> {
-    let mut state = State {
-        their_heads: Some(Vec::new()),
-        their_need: Some(Vec::new()),
-        their_have: Some(vec![Have {
-            last_sync: Vec::new(),
-            bloom: Default::default(),
-        }]),
-        ..State::new()
-    };
-    Request {
-        cursor: None,
-        docs: vec![DocEntry {
-            id,
-            status: DocStatus::Ok,
-            message: doc.generate_sync_message(&mut state).unwrap().encode(),
-            extensions: DocEntry::signatures_extension(signatures)
-                .into_iter()
-                .collect(),
-        }],
-        extensions: Vec::new(),
-    }
-    .encode()
 }
 
 /// The status a peer's answer gives the document.

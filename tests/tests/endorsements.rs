@@ -3,11 +3,7 @@
 //! one device, synced through the relay, and every device works out their
 //! status itself, offline, at a time the test chooses.
 
-use automerge::{
-    Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value,
-    sync::{Have, State, SyncDoc},
-    transaction::Transactable,
-};
+use automerge::{Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 use chrono::{Days, Duration, NaiveDate, Utc};
 use lynchpin_core::{
     Certificate, CertificateRequest, DeviceId, DocumentId, Endorsement, EndorsementId,
@@ -15,9 +11,9 @@ use lynchpin_core::{
     SigningKeyPair, SignpostFeedback, Store, StoreKey, SyncServer, Thrive, TrustedOrganisations,
     access::ChangeSignature,
     generate,
-    sync::wire::{DocEntry, DocStatus, Request, Response},
+    sync::wire::{DocStatus, Response},
 };
-use lynchpin_tests::{plan_details, server::ServerProcess};
+use lynchpin_tests::{plan_details, push_frame, server::ServerProcess};
 use tempfile::TempDir;
 
 struct Device {
@@ -90,32 +86,6 @@ impl Device {
             .map_or(DocStatus::Ok, |d| d.status);
         assert_eq!(status, DocStatus::Ok, "the relay refused the change");
     }
-}
-
-/// A frame pushing every change of `doc` to a peer that has none.
-fn push_frame(id: DocumentId, doc: &Automerge, signatures: &[ChangeSignature]) -> Vec<u8> {
-    let mut state = State {
-        their_heads: Some(Vec::new()),
-        their_need: Some(Vec::new()),
-        their_have: Some(vec![Have {
-            last_sync: Vec::new(),
-            bloom: Default::default(),
-        }]),
-        ..State::new()
-    };
-    Request {
-        cursor: None,
-        docs: vec![DocEntry {
-            id,
-            status: DocStatus::Ok,
-            message: doc.generate_sync_message(&mut state).unwrap().encode(),
-            extensions: DocEntry::signatures_extension(signatures)
-                .into_iter()
-                .collect(),
-        }],
-        extensions: Vec::new(),
-    }
-    .encode()
 }
 
 /// An organisation and a clinician it certifies from `from` to `until`
