@@ -13,7 +13,7 @@ use crate::{
     model::{
         ActivityDetails, CarePlan, CarePlanDetails, Conflict, ConflictField, CrisisContactDetails,
         GoalDetails, MeetingDetails, MeetingText, ResourceRef, SafetyList, SafetyPlan,
-        SignpostFeedback, TeamMemberDetails, Thrive, rules,
+        SignpostEvidence, SignpostFeedback, TeamMemberDetails, Thrive, rules,
     },
     validate,
 };
@@ -282,11 +282,22 @@ impl Store {
         reason: &str,
         date: NaiveDate,
     ) -> Result<ItemId, Error> {
-        rules::short_text("signposted_by", signposted_by)?;
-        rules::item_text("reason", reason)?;
-        validate::date("date", date)?;
+        check_signpost(signposted_by, reason, date)?;
+        self.insert_signpost(plan, resource, signposted_by, reason, date, None)
+    }
+
+    /// Adds a signpost whose fields [`check_signpost`] accepted.
+    pub(super) fn insert_signpost(
+        &self,
+        plan: &DocumentId,
+        resource: &ResourceRef,
+        signposted_by: &str,
+        reason: &str,
+        date: NaiveDate,
+        evidence: Option<&SignpostEvidence>,
+    ) -> Result<ItemId, Error> {
         self.edit(plan, KIND, "add signpost", |tx, ctx| {
-            care_plan::add_signpost(tx, ctx, resource, signposted_by, reason, date, None)
+            care_plan::add_signpost(tx, ctx, resource, signposted_by, reason, date, evidence)
         })
     }
 
@@ -460,5 +471,17 @@ fn validate_conflict_value(field: &ConflictField, value: Option<&str>) -> Result
             (_, None) => {}
         },
     }
+    Ok(())
+}
+
+/// Checks the fields of a new signpost.
+pub(super) fn check_signpost(
+    signposted_by: &str,
+    reason: &str,
+    date: NaiveDate,
+) -> Result<(), Error> {
+    rules::short_text("signposted_by", signposted_by)?;
+    rules::item_text("reason", reason)?;
+    validate::date("date", date)?;
     Ok(())
 }

@@ -20,8 +20,6 @@ use crate::{
         Certificate, ContentHash, Endorsement, EndorsementId, Revocation, content_hash,
         status::{Context, evaluate_decoded},
     },
-    model::rules,
-    validate,
 };
 
 impl Store {
@@ -208,9 +206,7 @@ impl Store {
         reason: &str,
         date: NaiveDate,
     ) -> Result<ItemId, Error> {
-        rules::short_text("signposted_by", signposted_by)?;
-        rules::item_text("reason", reason)?;
-        validate::date("date", date)?;
+        super::care_plan::check_signpost(signposted_by, reason, date)?;
         let evidence = self
             .with_directory(directory, |index, _| {
                 let snapshot = index.resource(resource)?.details.clone();
@@ -244,17 +240,14 @@ impl Store {
             directory: *directory,
             resource: resource.clone(),
         };
-        self.edit(plan, DocumentKind::CarePlan, "add signpost", |tx, ctx| {
-            doc::care_plan::add_signpost(
-                tx,
-                ctx,
-                &reference,
-                signposted_by,
-                reason,
-                date,
-                Some(&evidence),
-            )
-        })
+        self.insert_signpost(
+            plan,
+            &reference,
+            signposted_by,
+            reason,
+            date,
+            Some(&evidence),
+        )
     }
 
     /// The endorsements a signpost carries, checked on this device at
