@@ -37,8 +37,9 @@ impl Store {
         self.lock().trusted.clone()
     }
 
-    /// Runs `f` on the directory's index (built or rebuilt if the document
-    /// changed since) and the trusted organisations.
+    /// Runs `f` on the directory's index and the trusted organisations:
+    /// the index in memory if it is current, else brought up to date from
+    /// the changes since (`directory_index.rs`), or built if there is none.
     pub(super) fn with_directory<R>(
         &self,
         id: &DocumentId,
@@ -50,14 +51,11 @@ impl Store {
         check_kind(id, DocumentKind::ResourceDirectory, loaded.kind)?;
         let heads = loaded.doc.get_heads();
         let index = match loaded.directory_index.take() {
-            Some(index) if index.is_current(&heads) => loaded.directory_index.insert(index),
-            previous => {
-                loaded
-                    .directory_index
-                    .insert(DirectoryIndex::build(&loaded.doc, *id, previous))
-            }
+            Some(index) if index.is_current(&heads) => index,
+            Some(index) => index.update(&loaded.doc),
+            None => DirectoryIndex::build(&loaded.doc, *id, None),
         };
-        Ok(f(index, &trusted))
+        Ok(f(loaded.directory_index.insert(index), &trusted))
     }
 
     /// Runs `edit` on a directory as one change, then brings the
@@ -107,7 +105,7 @@ impl Store {
         let id = self.edit_directory(
             directory,
             "endorse resource",
-            |_| Touched::Statements,
+            |_| Touched::statements(),
             |tx, ctx| {
                 let details = doc::directory::resource(tx, resource)?.details;
                 let endorsement = Endorsement::sign(
@@ -146,7 +144,7 @@ impl Store {
         self.edit_directory(
             directory,
             "revoke endorsement",
-            |_| Touched::Statements,
+            |_| Touched::statements(),
             |tx, ctx| {
                 let revocation = Revocation::sign(revoker_secret, &endorsed, ctx.now)?;
                 doc::endorsements::add_revocation(tx, &revocation)
@@ -181,8 +179,8 @@ impl Store {
 
     /// The directory's resources that match `query`, each with its best
     /// endorsement at `now`, ranked as [`ResourceQuery`] describes. Answered
-    /// from an index kept in memory, rebuilt only after the directory
-    /// changes.
+    /// from an index of the directory kept in memory, brought up to date
+    /// from the changes when the directory changes.
     pub fn query_resources(
         &self,
         directory: &DocumentId,

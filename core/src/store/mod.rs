@@ -126,7 +126,7 @@ struct Loaded {
     /// The hashes of the statements the document holds.
     statements: BTreeSet<[u8; 32]>,
     /// For a directory: its decoded index, if built since it was loaded
-    /// (rebuilt when the document's heads move on).
+    /// (brought up to date when the document's heads move on).
     directory_index: Option<directory_index::DirectoryIndex>,
 }
 
@@ -965,3 +965,6 @@ mod sync_tests;
 
 #[cfg(test)]
 mod endorsement_tests;
+
+#[cfg(test)]
+mod directory_index_tests;
