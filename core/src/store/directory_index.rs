@@ -25,6 +25,9 @@
 //! so their signatures are verified once. What depends on the app's trust
 //! settings or on the time — every endorsement's state — is worked out per
 //! call from the decoded, signature-checked statements, which is cheap.
+//!
+//! The index also records what changed since it was last saved, for the
+//! sealed copy that `saved_index.rs` keeps in SQLite.
 
 use std::{
     collections::{BTreeSet, HashMap},
@@ -35,6 +38,7 @@ use automerge::{Automerge, ChangeHash, ObjId, Prop, ReadDoc, legacy};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
+use super::saved_index::SavedRows;
 use crate::{
     DocumentId, EndorsementState, ItemId, Resource, ResourceDirectory, ResourceEndorsements,
     ResourceMatch, ResourceQuery, ResourceStatus, TrustedOrganisations,
@@ -86,10 +90,49 @@ pub(crate) struct DirectoryIndex {
     /// Revocations whose signature verifies, by the endorsement they name,
     /// each list by hash.
     revocations: HashMap<EndorsementId, Vec<Revocation>>,
+    /// What changed since the index was last saved.
+    pub(super) unsaved: Unsaved,
+    /// What the saved copy holds (`saved_index.rs`).
+    pub(super) saved: SavedRows,
     /// How many times it was brought up to date in place since it was
     /// built or read back.
     #[cfg(test)]
     pub(crate) patched: usize,
+}
+
+/// What changed in an index since it was last saved.
+#[derive(Debug, Default)]
+pub(crate) struct Unsaved {
+    /// Everything: it was built afresh.
+    pub(crate) all: bool,
+    /// These resources, or the endorsements filed under them.
+    pub(crate) resources: BTreeSet<ItemId>,
+    /// The revocations.
+    pub(crate) revocations: bool,
+    /// The heads, or the organisation's name.
+    pub(crate) header: bool,
+    /// Not to be written until the directory changes: the saved copy was
+    /// found damaged (`saved_index.rs`).
+    pub(crate) held: bool,
+}
+
+impl Unsaved {
+    fn everything() -> Self {
+        Self {
+            all: true,
+            ..Self::default()
+        }
+    }
+
+    /// Whether the saved copy is the index.
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.all && !self.header && !self.revocations && self.resources.is_empty()
+    }
+
+    /// Leaves the saved copy alone until the directory changes.
+    pub(crate) fn hold(&mut self) {
+        self.held = true;
+    }
 }
 
 /// What some changes of a directory touched.
@@ -151,6 +194,43 @@ impl DirectoryIndex {
             by_id,
             endorsements,
             revocations,
+            unsaved: Unsaved::everything(),
+            saved: SavedRows::default(),
+            #[cfg(test)]
+            patched: 0,
+        }
+    }
+
+    /// An index as it was saved at `heads`: each resource, in the
+    /// directory's order, with the content hash it had; the statements as
+    /// they were decoded then.
+    pub(super) fn from_saved(
+        id: DocumentId,
+        heads: Vec<ChangeHash>,
+        organisation: String,
+        resources: Vec<(Resource, ContentHash)>,
+        endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
+        revocations: HashMap<EndorsementId, Vec<Revocation>>,
+        saved: SavedRows,
+    ) -> Self {
+        let (resources, entries): (Vec<_>, Vec<_>) = resources
+            .into_iter()
+            .map(|(r, hash)| {
+                let entry = Entry::with_hash(&r, hash);
+                (Arc::new(r), entry)
+            })
+            .unzip();
+        Self {
+            heads,
+            id,
+            organisation,
+            by_id: positions(&resources),
+            resources,
+            entries,
+            endorsements,
+            revocations,
+            unsaved: Unsaved::default(),
+            saved,
             #[cfg(test)]
             patched: 0,
         }
@@ -219,20 +299,46 @@ impl DirectoryIndex {
             (self.resources, self.entries) = both.into_iter().unzip();
             self.by_id = positions(&self.resources);
         }
+        self.unsaved
+            .resources
+            .extend(touched.resources.iter().cloned());
         if touched.statements {
+            let filed_before = self.filed_ids();
+            let revocations_before = self.revocations.clone();
             let mut known = self.take_decoded();
             let mut known_revocations = self.take_revocations();
             (self.endorsements, self.revocations) =
                 read_statements(doc, self.id, &mut known, &mut known_revocations);
+            let filed_after = self.filed_ids();
+            let changed: BTreeSet<ItemId> = filed_before
+                .keys()
+                .chain(filed_after.keys())
+                .filter(|r| filed_before.get(*r) != filed_after.get(*r))
+                .cloned()
+                .collect();
+            self.unsaved.resources.extend(changed);
+            if revocations_before != self.revocations {
+                self.unsaved.revocations = true;
+            }
         }
         if touched.organisation {
             self.organisation = directory::organisation(doc);
         }
         self.heads = doc.get_heads();
+        self.unsaved.header = true;
+        self.unsaved.held = false;
         #[cfg(test)]
         {
             self.patched += 1;
         }
+    }
+
+    /// The ids of the endorsements filed under each resource.
+    fn filed_ids(&self) -> HashMap<ItemId, Vec<EndorsementId>> {
+        self.endorsements
+            .iter()
+            .map(|(resource, list)| (resource.clone(), list.iter().map(|s| s.id).collect()))
+            .collect()
     }
 
     /// The revocations, by their hash, for reuse.
@@ -251,6 +357,36 @@ impl DirectoryIndex {
             .flatten()
             .map(|s| (s.id, s.decoded))
             .collect()
+    }
+
+    /// The heads it is current at.
+    pub(super) fn heads(&self) -> &[ChangeHash] {
+        &self.heads
+    }
+
+    /// The publishing organisation's name.
+    pub(super) fn organisation(&self) -> &str {
+        &self.organisation
+    }
+
+    /// Each resource with its content hash.
+    pub(super) fn resources_with_hashes(&self) -> impl Iterator<Item = (&Resource, ContentHash)> {
+        self.resources
+            .iter()
+            .zip(&self.entries)
+            .map(|(r, e)| (&**r, e.hash))
+    }
+
+    /// The endorsements filed under each resource id.
+    pub(super) fn filed(&self) -> impl Iterator<Item = (&ItemId, &[StoredEndorsement])> {
+        self.endorsements
+            .iter()
+            .map(|(resource, list)| (resource, list.as_slice()))
+    }
+
+    /// Every revocation.
+    pub(super) fn all_revocations(&self) -> impl Iterator<Item = &Revocation> {
+        self.revocations.values().flatten()
     }
 
     /// Everything the index answers from, to compare two indexes in tests.

@@ -1,5 +1,7 @@
-//! The directory index after other devices' changes: brought up to date
-//! from the changes, never stale.
+//! The directory index after other devices' changes (brought up to date
+//! from the changes, never stale) and its saved copy in SQLite (read back
+//! without loading the document; stale, corrupt or mixed copies never
+//! used as they are).
 
 use std::convert::Infallible;
 
@@ -9,12 +11,13 @@ use tempfile::TempDir;
 use super::{
     directory_index::DirectoryIndex,
     endorsement_tests::{Chain, open, resource},
+    saved_index::{Damaged, Wanted},
 };
 use crate::{generate, *};
 
-/// Queries the directory, then checks that the index in memory equals an
-/// index built afresh from the document; returns how many times the index
-/// was patched since it was built.
+/// Queries the directory, then checks that the index in memory and the
+/// saved copy both equal an index built afresh from the document; returns
+/// how many times the index was patched since it was built or read back.
 fn check(store: &Store, directory: &DocumentId) -> usize {
     store
         .query_resources(directory, &ResourceQuery::default(), Utc::now())
@@ -24,6 +27,12 @@ fn check(store: &Store, directory: &DocumentId) -> usize {
     let index = loaded.directory_index.as_ref().expect("an index");
     let fresh = DirectoryIndex::build(&loaded.doc, *directory, None);
     assert_eq!(index.content(), fresh.content());
+    assert!(index.unsaved.is_empty(), "the query saved what changed");
+    let saved = inner
+        .read_saved_index(directory, Wanted::Current)
+        .unwrap()
+        .expect("a current saved index");
+    assert_eq!(saved.content(), fresh.content());
     index.patched
 }
 
@@ -59,7 +68,7 @@ fn seen(
 }
 
 /// A directory of eight resources on `a`, one endorsed, with its index
-/// built; `b` holds it too and may write it.
+/// built and saved; `b` holds it too and may write it.
 fn shared(dir: &TempDir, chain: &Chain) -> (Store, Store, DocumentId) {
     let a = open(dir, "a.db");
     let b = open(dir, "b.db");
@@ -168,4 +177,257 @@ fn changes_that_cannot_be_placed_rebuild_the_index() {
     a.import(&b.export(&directory).unwrap()).unwrap();
     assert_eq!(check(&a, &directory), 0, "rebuilt");
     assert!(a.directory(&directory).unwrap().resources.is_empty());
+}
+
+#[test]
+fn the_first_query_after_opening_reads_the_saved_index_without_loading_the_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (directory, before) = {
+        let (a, b, directory) = shared(&dir, &chain);
+        // A statement whose signature does not verify, and one that is not
+        // a statement at all: saved as not trusted, and still so after.
+        let resources = a.directory(&directory).unwrap().resources;
+        let mut forged = Endorsement::sign(
+            chain.clinician.secret_bytes().as_ref(),
+            &chain.certificate,
+            directory,
+            &resources[1].id,
+            a.resource_content_hash(&directory, &resources[1].id)
+                .unwrap(),
+            "Forged.",
+            &[Thrive::GettingHelp],
+            Utc::now(),
+            Utc::now().date_naive(),
+        )
+        .unwrap();
+        forged.resign(&[3; 32]);
+        let junk_key = format!("{}/{}", resources[1].id, "ab".repeat(32));
+        a.edit(
+            &directory,
+            DocumentKind::ResourceDirectory,
+            "write junk",
+            |tx, _| {
+                use automerge::transaction::Transactable;
+                doc::endorsements::add_endorsement(tx, &forged)?;
+                let map = doc::fields::ensure_map(tx, &automerge::ROOT, "endorsements")?;
+                tx.put(
+                    &map,
+                    junk_key.as_str(),
+                    automerge::ScalarValue::Bytes(b"junk".to_vec()),
+                )?;
+                Ok(())
+            },
+        )
+        .unwrap();
+        let endorsement = chain.endorse(&a, &directory, &resources[2].id);
+        a.revoke_endorsement(&directory, &endorsement, chain.org.secret_bytes().as_ref())
+            .unwrap();
+        check(&a, &directory);
+        drop(b);
+        (directory, seen(&a, &directory))
+    };
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    assert_eq!(seen(&a, &directory), before);
+    let statuses = &before.2[1].all;
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.not_trusted == Some(NotTrustedReason::BadSignature))
+    );
+    assert!(
+        statuses
+            .iter()
+            .any(|s| s.not_trusted == Some(NotTrustedReason::Malformed))
+    );
+    {
+        let inner = a.lock();
+        assert!(!inner.docs.contains_key(&directory), "not loaded");
+        assert!(inner.unloaded_indexes.contains_key(&directory));
+    }
+    // An edit loads the document; the index read back moves in beside it
+    // and is patched in place.
+    let first = &before.0.resources[3];
+    let mut details = first.details.clone();
+    details.contact.phones.push("0808 000 0003".into());
+    a.update_resource(&directory, &first.id, &details).unwrap();
+    assert_eq!(check(&a, &directory), 1);
+    // Trust is the app's setting of the moment, not the saved index's.
+    a.set_trusted_organisations(TrustedOrganisations::default());
+    let untrusted = seen(&a, &directory).2;
+    assert!(
+        untrusted
+            .iter()
+            .all(|e| e.state() != Some(EndorsementState::Endorsed))
+    );
+}
+
+#[test]
+fn a_saved_index_left_behind_by_later_changes_is_brought_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let directory = {
+        let (a, b, directory) = shared(&dir, &chain);
+        // Changes stored after the index was last saved, with no query
+        // after them: one local, one from B.
+        let resources = a.directory(&directory).unwrap().resources;
+        a.remove_resource(&directory, &resources[3].id).unwrap();
+        let mut details = resources[4].details.clone();
+        details.name = "Renamed on B".into();
+        b.update_resource(&directory, &resources[4].id, &details)
+            .unwrap();
+        a.import(&b.export(&directory).unwrap()).unwrap();
+        directory
+    };
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    {
+        let inner = a.lock();
+        assert!(
+            inner
+                .read_saved_index(&directory, Wanted::Current)
+                .unwrap()
+                .is_none(),
+            "the saved index is behind the document"
+        );
+    }
+    assert_eq!(check(&a, &directory), 1, "patched, not rebuilt");
+    assert_eq!(a.directory(&directory).unwrap().resources.len(), 7);
+}
+
+/// Answers as `before` from an index built from the document, leaving the
+/// damaged saved copy as it is; then, once a change has written to the
+/// file anyway, saves the index afresh.
+fn rebuilt_and_left_alone(
+    a: &Store,
+    directory: &DocumentId,
+    before: &(
+        ResourceDirectory,
+        Vec<ResourceMatch>,
+        Vec<ResourceEndorsements>,
+    ),
+) {
+    assert_eq!(&seen(a, directory), before);
+    {
+        let inner = a.lock();
+        let index = inner.docs[directory].directory_index.as_ref().unwrap();
+        assert_eq!(index.patched, 0, "built from the document");
+        assert!(index.unsaved.held);
+        assert_eq!(
+            inner.read_saved_index(directory, Wanted::Any).err(),
+            Some(Damaged),
+            "the damaged copy was not written over by a read"
+        );
+    }
+    let first = &before.0.resources[0];
+    let mut details = first.details.clone();
+    details.opening_hours = "Sat 10:00–12:00".into();
+    a.update_resource(directory, &first.id, &details).unwrap();
+    assert_eq!(check(a, directory), 1);
+}
+
+/// Runs `damage` on the closed store's database, then checks the next open
+/// as [`rebuilt_and_left_alone`] says.
+fn survives(damage: impl FnOnce(&rusqlite::Connection, &DocumentId)) {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (directory, before) = {
+        let (a, _b, directory) = shared(&dir, &chain);
+        (directory, seen(&a, &directory))
+    };
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("a.db")).unwrap();
+        damage(&conn, &directory);
+    }
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    rebuilt_and_left_alone(&a, &directory, &before);
+}
+
+fn rows(conn: &rusqlite::Connection, directory: &DocumentId) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut stmt = conn
+        .prepare("SELECT entry, blob FROM directory_index WHERE doc_id = ?1 ORDER BY entry")
+        .unwrap();
+    stmt.query_map([directory.as_bytes()], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn set_row(conn: &rusqlite::Connection, directory: &DocumentId, entry: &[u8], blob: &[u8]) {
+    conn.execute(
+        "UPDATE directory_index SET blob = ?3 WHERE doc_id = ?1 AND entry = ?2",
+        rusqlite::params![directory.as_bytes(), entry, blob],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_corrupt_saved_index_is_ignored_and_rebuilt() {
+    // A byte of a bucket flipped.
+    survives(|conn, directory| {
+        let (entry, mut blob) = rows(conn, directory).remove(0);
+        let last = blob.len() - 1;
+        blob[last] ^= 1;
+        set_row(conn, directory, &entry, &blob);
+    });
+    // The header cut short.
+    survives(|conn, directory| {
+        set_row(conn, directory, b"h", &[1, 2, 3]);
+    });
+    // A bucket gone.
+    survives(|conn, directory| {
+        let (entry, _) = rows(conn, directory).remove(0);
+        conn.execute(
+            "DELETE FROM directory_index WHERE doc_id = ?1 AND entry = ?2",
+            rusqlite::params![directory.as_bytes(), entry],
+        )
+        .unwrap();
+    });
+    // The header gone, the buckets left.
+    survives(|conn, directory| {
+        conn.execute(
+            "DELETE FROM directory_index WHERE doc_id = ?1 AND entry = x'68'",
+            [directory.as_bytes()],
+        )
+        .unwrap();
+    });
+    // Two buckets' blobs swapped (each sealed for its own entry).
+    survives(|conn, directory| {
+        let all = rows(conn, directory);
+        set_row(conn, directory, &all[0].0, &all[1].1);
+        set_row(conn, directory, &all[1].0, &all[0].1);
+    });
+}
+
+#[test]
+fn rows_from_different_saves_are_not_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (a, _b, directory) = shared(&dir, &chain);
+    let resources = a.directory(&directory).unwrap().resources;
+    let bucket = [b'b', resources[2].id.uuid_bytes()[0] >> 2];
+    let old = {
+        let inner = a.lock();
+        rows(&inner.conn, &directory)
+            .into_iter()
+            .find(|(entry, _)| entry == &bucket)
+            .unwrap()
+            .1
+    };
+    let mut details = resources[2].details.clone();
+    details.contact.phones = vec!["0808 000 0009".into()];
+    a.update_resource(&directory, &resources[2].id, &details)
+        .unwrap();
+    let now = seen(&a, &directory);
+    drop(a);
+    {
+        // The bucket as it was before the edit, beside the new header.
+        let conn = rusqlite::Connection::open(dir.path().join("a.db")).unwrap();
+        set_row(&conn, &directory, &bucket, &old);
+    }
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    rebuilt_and_left_alone(&a, &directory, &now);
 }
