@@ -267,23 +267,24 @@ fn the_first_query_after_opening_reads_the_saved_index_without_loading_the_docum
 fn a_saved_index_left_behind_by_later_changes_is_brought_up_to_date() {
     let dir = tempfile::tempdir().unwrap();
     let chain = Chain::new();
-    let directory = {
+    let (directory, b) = {
         let (a, b, directory) = shared(&dir, &chain);
-        // Changes stored after the index was last saved, with no query
-        // after them: one local, one from B.
+        // A local edit, with no query after it: not saved.
         let resources = a.directory(&directory).unwrap().resources;
         a.remove_resource(&directory, &resources[3].id).unwrap();
         let mut details = resources[4].details.clone();
         details.name = "Renamed on B".into();
         b.update_resource(&directory, &resources[4].id, &details)
             .unwrap();
-        a.import(&b.export(&directory).unwrap()).unwrap();
-        directory
+        (directory, b)
     };
     let a = open(&dir, "a.db");
     a.set_trusted_organisations(chain.trust());
+    // A merge while the index is not in memory: not saved either.
+    a.import(&b.export(&directory).unwrap()).unwrap();
     {
         let inner = a.lock();
+        assert!(inner.docs[&directory].directory_index.is_none());
         assert!(
             inner
                 .read_saved_index(&directory, Wanted::Current)
@@ -293,7 +294,37 @@ fn a_saved_index_left_behind_by_later_changes_is_brought_up_to_date() {
         );
     }
     assert_eq!(check(&a, &directory), 1, "patched, not rebuilt");
-    assert_eq!(a.directory(&directory).unwrap().resources.len(), 7);
+    let names: Vec<String> = a
+        .directory(&directory)
+        .unwrap()
+        .resources
+        .into_iter()
+        .map(|r| r.details.name)
+        .collect();
+    assert_eq!(names.len(), 7);
+    assert!(names.iter().any(|n| n == "Renamed on B"));
+}
+
+#[test]
+fn a_merge_brings_the_index_in_memory_and_its_saved_copy_up_to_date_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (a, b, directory) = shared(&dir, &chain);
+    let resources = b.directory(&directory).unwrap().resources;
+    let mut details = resources[2].details.clone();
+    details.contact.phones = vec!["0808 000 0004".into()];
+    b.update_resource(&directory, &resources[2].id, &details)
+        .unwrap();
+    sync(&b, &a);
+    let inner = a.lock();
+    let index = inner.docs[&directory].directory_index.as_ref().unwrap();
+    assert_eq!(index.patched, 2, "patched by the sync");
+    assert!(index.unsaved.is_empty(), "and saved");
+    let saved = inner
+        .read_saved_index(&directory, Wanted::Current)
+        .unwrap()
+        .expect("current");
+    assert_eq!(saved.content(), index.content());
 }
 
 /// Answers as `before` from an index built from the document, leaving the

@@ -561,6 +561,7 @@ impl Store {
             if let Some(loaded) = inner.docs.get_mut(&id) {
                 loaded.refresh_access(&id);
             }
+            inner.refresh_directory_index(&id)?;
             tracing::debug!(document = %id, changes = new_changes, "merged document");
             Ok(ImportOutcome {
                 id,

@@ -38,9 +38,13 @@
 //!
 //! ## When it is written
 //!
-//! Lazily: by the first read through the index after it changed (an edit,
-//! a sync, an import), and then only the rows whose content changed, and
-//! the header; or whole, by the first read of a directory that has no
+//! After a sync or an import that changed a directory whose index is in
+//! memory, at once: the index is brought up to date from the new changes
+//! and the rows whose content changed are written, with the header (the
+//! merge pays about a millisecond more for 2,000 resources, and the next
+//! query nothing). Otherwise lazily: by the first read through the index
+//! after it changed (a local edit; a merge while the index was not in
+//! memory), again only the rows that changed; or whole, by the first read of a directory that has no
 //! saved copy yet (as the safety-plan view of a plan stored before views
 //! existed is written by its first read). A local edit of the directory
 //! does not write it at all: the query after the edit pays for it (under
@@ -306,6 +310,29 @@ impl Inner {
         self.sealer
             .open(&row_aad(id, entry), sealed)
             .map_err(|_| Unusable::Unsealable)
+    }
+
+    /// After a merge (a sync, an import) stored new changes of a document:
+    /// if it is a directory whose index is in memory, brings the index up
+    /// to date from the changes and saves what changed, at once. The merge
+    /// has just written to the WAL; the first write after the checkpoint
+    /// that ends a sync would also sync the WAL's header (an fsync, even
+    /// without [`Durability::Full`]), which the next query would pay.
+    pub(super) fn refresh_directory_index(&mut self, id: &DocumentId) -> Result<(), Error> {
+        let Some(loaded) = self.docs.get_mut(id) else {
+            return Ok(());
+        };
+        let Some(mut index) = loaded.directory_index.take() else {
+            return Ok(());
+        };
+        if !index.is_current(&loaded.doc.get_heads()) {
+            index = index.update(&loaded.doc);
+        }
+        let saved = self.save_index(id, &mut index);
+        if let Some(loaded) = self.docs.get_mut(id) {
+            loaded.directory_index = Some(index);
+        }
+        saved
     }
 
     /// Writes what changed in `index` since it was last saved (see the
