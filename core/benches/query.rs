@@ -7,9 +7,10 @@
 //! Run with `cargo bench -p lynchpin-core --bench query`. Target: at most
 //! 5 ms per query (BENCHMARKS.md). `query/first_after_edit` times the first
 //! query after a local edit of a resource (the edit, which updates the
-//! directory's index in place, is not timed); `query/first_after_open` the
-//! first query on a freshly opened store, which loads the directory and
-//! builds its index.
+//! directory's index in place, is not timed); `query/first_after_sync` the
+//! first query after a direct sync brought in another device's edit of one
+//! resource (the edit and the sync not timed); `query/first_after_open` the
+//! first query on a freshly opened store (the open not timed).
 
 #![allow(clippy::print_stderr)]
 
@@ -23,8 +24,8 @@ use std::{
 use chrono::{Days, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
 use lynchpin_core::{
-    Audience, Certificate, CertificateRequest, DocumentId, Durability, ResourceQuery,
-    SigningKeyPair, Store, StoreOptions, Thrive, TrustedOrganisations, generate,
+    Audience, Certificate, CertificateRequest, DocumentId, Durability, ResourceQuery, Role,
+    SigningKeyPair, Store, StoreOptions, SyncScope, Thrive, TrustedOrganisations, generate,
 };
 
 /// A store holding the endorsed directory.
@@ -163,6 +164,56 @@ fn benches(c: &mut Criterion) {
         })
     });
     eprintln!("query/first_after_edit: {edits} edits");
+    // Another device, a writer of the directory, edits one resource's phone
+    // number; a direct sync brings the change to the store under test.
+    let peer_dir = common::temp_dir();
+    let peer = Store::open_with(
+        peer_dir.path().join("peer.lynchpin"),
+        &common::key(),
+        StoreOptions {
+            durability: Durability::ProcessCrash,
+        },
+    )
+    .expect("open the peer");
+    store
+        .grant(&directory, peer.device_id(), Role::Writer)
+        .expect("grant");
+    let sync = |from: &Store, to: &Store| {
+        let from_id = from.device_id();
+        from.sync_with(to.device_id(), SyncScope::All, |request| {
+            Ok::<_, std::convert::Infallible>(
+                to.respond_sync(from_id, &request, &SyncScope::All)
+                    .expect("respond"),
+            )
+        })
+        .expect("sync")
+    };
+    sync(&peer, &store);
+    let mut synced = 0u64;
+    group.bench_function("first_after_sync", |b| {
+        b.iter_custom(|iters| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iters {
+                synced += 1;
+                let resource = &resources[(synced % 50) as usize + 50];
+                let mut details = resource.details.clone();
+                details.contact.phones = vec![format!("0808 000 {:04}", synced % 10_000)];
+                peer.update_resource(&directory, &resource.id, &details)
+                    .expect("edit on the peer");
+                sync(&peer, &store);
+                let started = Instant::now();
+                black_box(
+                    store
+                        .query_resources(&directory, text, Utc::now())
+                        .expect("query"),
+                );
+                timed += started.elapsed();
+            }
+            timed
+        })
+    });
+    eprintln!("query/first_after_sync: {synced} syncs");
+    drop(peer);
     // A fresh store on the same file: the first query loads the directory
     // from disk and builds its index (what a sync or an import that changed
     // the directory costs too, less the load).

@@ -27,7 +27,7 @@ use crate::{
     },
 };
 
-const RESOURCES: &str = "resources";
+pub(crate) const RESOURCES: &str = "resources";
 
 /// Lays out a new directory.
 pub(crate) fn init<T: Transactable>(tx: &mut T, organisation: &str) -> Result<(), Error> {
@@ -56,9 +56,14 @@ pub(crate) fn read<D: ReadDoc>(doc: &D, id: DocumentId) -> ResourceDirectory {
     resources.sort_by(|a, b| a.details.name.cmp(&b.details.name).then(a.id.cmp(&b.id)));
     ResourceDirectory {
         id,
-        organisation: fields::string(doc, &ROOT, "organisation"),
+        organisation: organisation(doc),
         resources,
     }
+}
+
+/// The publishing organisation's name.
+pub(crate) fn organisation<D: ReadDoc>(doc: &D) -> String {
+    fields::string(doc, &ROOT, "organisation")
 }
 
 /// Reads one resource.

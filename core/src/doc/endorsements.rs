@@ -20,8 +20,8 @@ use crate::{
     endorse::{Endorsement, Revocation},
 };
 
-const ENDORSEMENTS: &str = "endorsements";
-const REVOCATIONS: &str = "revocations";
+pub(crate) const ENDORSEMENTS: &str = "endorsements";
+pub(crate) const REVOCATIONS: &str = "revocations";
 
 /// The most statement values read from one map; a directory past it (only
 /// a misbehaving writer could make one) shows the first ones.

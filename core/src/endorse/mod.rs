@@ -27,7 +27,7 @@
 //! is in `doc/endorsements.rs`, the store calls and the directory's
 //! decoded index in `store/endorsements.rs` and `store/directory_index.rs`.
 
-mod encoding;
+pub(crate) mod encoding;
 mod hash;
 pub(crate) mod statements;
 pub(crate) mod status;

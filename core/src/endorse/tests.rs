@@ -216,6 +216,38 @@ fn statements_round_trip_exactly() {
 }
 
 #[test]
+fn trusted_decoding_reads_the_same_and_skips_only_the_signatures() {
+    let endorsement = vector_endorsement();
+    assert_eq!(
+        Endorsement::decode_trusted(&endorsement.encode()).unwrap(),
+        endorsement
+    );
+    let revocation = vector_revocation();
+    assert_eq!(
+        Revocation::decode_trusted(&revocation.encode()).unwrap(),
+        revocation
+    );
+    // Only for bytes this device checked itself: a wrong signature is not
+    // looked at …
+    let mut forged = endorsement.clone();
+    forged.resign(&[9; 32]);
+    assert_eq!(
+        Endorsement::decode(&forged.encode()),
+        Err(StatementError::BadSignature)
+    );
+    assert_eq!(
+        Endorsement::decode_trusted(&forged.encode()).unwrap(),
+        forged
+    );
+    // … but the structure still is.
+    let bytes = endorsement.encode();
+    for cut in [0, 5, bytes.len() / 2, bytes.len() - 1] {
+        assert!(Endorsement::decode_trusted(&bytes[..cut]).is_err());
+    }
+    assert!(Revocation::decode_trusted(&bytes).is_err());
+}
+
+#[test]
 fn damaged_statements_are_refused_without_panicking() {
     let statements: [(&str, Vec<u8>); 4] = [
         (

@@ -38,7 +38,7 @@ impl Store {
         self.edit_directory(
             id,
             "add resource",
-            |added: &ItemId| Touched::Resource(added.clone()),
+            |added: &ItemId| Touched::resource(added.clone()),
             |tx, ctx| directory::add_resource(tx, ctx, details),
         )
     }
@@ -54,7 +54,7 @@ impl Store {
         self.edit_directory(
             id,
             "update resource",
-            |_| Touched::Resource(resource.clone()),
+            |_| Touched::resource(resource.clone()),
             |tx, _| directory::update_resource(tx, resource, details),
         )
     }
@@ -64,7 +64,7 @@ impl Store {
         self.edit_directory(
             id,
             "remove resource",
-            |_| Touched::Resource(resource.clone()),
+            |_| Touched::resource(resource.clone()),
             |tx, _| directory::remove_resource(tx, resource),
         )
     }

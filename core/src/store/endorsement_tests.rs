@@ -8,19 +8,19 @@ use tempfile::TempDir;
 
 use crate::{doc, generate, *};
 
-fn open(dir: &TempDir, name: &str) -> Store {
+pub(super) fn open(dir: &TempDir, name: &str) -> Store {
     Store::open(dir.path().join(name), &StoreKey::new([42; 32])).unwrap()
 }
 
 /// An organisation and a clinician it certifies, valid for a year around now.
-struct Chain {
-    org: SigningKeyPair,
-    clinician: SigningKeyPair,
-    certificate: Certificate,
+pub(super) struct Chain {
+    pub(super) org: SigningKeyPair,
+    pub(super) clinician: SigningKeyPair,
+    pub(super) certificate: Certificate,
 }
 
 impl Chain {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let org = SigningKeyPair::generate().unwrap();
         let clinician = SigningKeyPair::generate().unwrap();
         let request = CertificateRequest::new(
@@ -45,11 +45,16 @@ impl Chain {
         }
     }
 
-    fn trust(&self) -> TrustedOrganisations {
+    pub(super) fn trust(&self) -> TrustedOrganisations {
         TrustedOrganisations::new([self.org.public_key()])
     }
 
-    fn endorse(&self, store: &Store, directory: &DocumentId, resource: &ItemId) -> EndorsementId {
+    pub(super) fn endorse(
+        &self,
+        store: &Store,
+        directory: &DocumentId,
+        resource: &ItemId,
+    ) -> EndorsementId {
         store
             .endorse_resource(
                 directory,
@@ -68,7 +73,7 @@ fn in_days(days: u64) -> NaiveDate {
     Utc::now().date_naive() + Days::new(days)
 }
 
-fn resource(name: &str, seed: u64) -> ResourceDetails {
+pub(super) fn resource(name: &str, seed: u64) -> ResourceDetails {
     let mut details = generate::resource_details(&mut generate::Rng::new(seed), 0);
     details.name = name.into();
     details.status = ResourceStatus::Active;

@@ -11,6 +11,7 @@ use automerge::transaction::Transaction;
 use super::{
     Store, check_kind,
     directory_index::{DirectoryIndex, Touched},
+    saved_index::{Damaged, Wanted},
 };
 use crate::{
     DocumentId, DocumentKind, Error, ItemId, ResourceEndorsements, ResourceMatch, ResourceQuery,
@@ -35,26 +36,70 @@ impl Store {
         self.lock().trusted.clone()
     }
 
-    /// Runs `f` on the directory's index (built or rebuilt if the document
-    /// changed since) and the trusted organisations.
+    /// Runs `f` on the directory's index and the trusted organisations.
+    /// The index comes from memory if it is current; else, for a directory
+    /// not loaded, from its saved copy if that is current, without loading
+    /// the document (`saved_index.rs`); else the document is loaded and the
+    /// index in memory, or the saved one, is brought up to date from the
+    /// changes since (`directory_index.rs`), or built if there is neither.
+    /// Whatever changed is then saved.
     pub(super) fn with_directory<R>(
         &self,
         id: &DocumentId,
         f: impl FnOnce(&DirectoryIndex, &TrustedOrganisations) -> R,
     ) -> Result<R, Error> {
-        let mut inner = self.lock();
-        let trusted = inner.trusted.clone();
+        let mut locked = self.lock();
+        let trusted = locked.trusted.clone();
+        let inner = &mut *locked;
+        let mut damaged = false;
+        if !inner.docs.contains_key(id) {
+            if !inner.unloaded_indexes.contains_key(id) {
+                check_kind(id, DocumentKind::ResourceDirectory, inner.stored_kind(id)?)?;
+                match inner.read_saved_index(id, Wanted::Current) {
+                    Ok(Some(index)) => {
+                        inner.unloaded_indexes.insert(*id, index);
+                    }
+                    Ok(None) => {}
+                    Err(Damaged) => damaged = true,
+                }
+            }
+            if let Some(index) = inner.unloaded_indexes.get(id) {
+                return Ok(f(index, &trusted));
+            }
+        }
+        let in_memory = inner
+            .docs
+            .get(id)
+            .is_some_and(|loaded| loaded.directory_index.is_some());
+        let saved = if in_memory || damaged {
+            None
+        } else {
+            match inner.read_saved_index(id, Wanted::Any) {
+                Ok(saved) => saved,
+                Err(Damaged) => {
+                    damaged = true;
+                    None
+                }
+            }
+        };
         let loaded = inner.load(id, self.device_id)?;
         check_kind(id, DocumentKind::ResourceDirectory, loaded.kind)?;
         let heads = loaded.doc.get_heads();
-        let index = match loaded.directory_index.take() {
-            Some(index) if index.is_current(&heads) => loaded.directory_index.insert(index),
-            previous => {
-                loaded
-                    .directory_index
-                    .insert(DirectoryIndex::build(&loaded.doc, *id, previous))
-            }
+        let mut index = match loaded.directory_index.take().or(saved) {
+            Some(index) if index.is_current(&heads) => index,
+            Some(index) => index.update(&loaded.doc),
+            None => DirectoryIndex::build(&loaded.doc, *id, None),
         };
+        if damaged {
+            index.unsaved.hold();
+        }
+        let saved = inner.save_index(id, &mut index);
+        let loaded = inner
+            .docs
+            .get_mut(id)
+            .ok_or_else(|| Error::not_found("document", id))?;
+        let index = loaded.directory_index.insert(index);
+        saved?;
         Ok(f(index, &trusted))
     }
 
@@ -105,7 +150,7 @@ impl Store {
         let id = self.edit_directory(
             directory,
             "endorse resource",
-            |_| Touched::Statements,
+            |_| Touched::statements(),
             |tx, ctx| {
                 let details = doc::directory::resource(tx, resource)?.details;
                 let endorsement = Endorsement::sign(
@@ -144,7 +189,7 @@ impl Store {
         self.edit_directory(
             directory,
             "revoke endorsement",
-            |_| Touched::Statements,
+            |_| Touched::statements(),
             |tx, ctx| {
                 let revocation = Revocation::sign(revoker_secret, &endorsed, ctx.now)?;
                 doc::endorsements::add_revocation(tx, &revocation)
@@ -179,7 +224,8 @@ impl Store {
 
     /// The directory's resources that match `query`, each with its best
     /// endorsement at `now`, ranked as [`ResourceQuery`] describes. Answered
-    /// from an index kept in memory, rebuilt only after the directory
+    /// from an index of the directory kept in memory and saved in the
+    /// store, brought up to date from the changes when the directory
     /// changes.
     pub fn query_resources(
         &self,

@@ -19,6 +19,7 @@ mod endorsements;
 mod journal;
 mod observe;
 mod open;
+mod saved_index;
 pub(crate) mod schema;
 mod sync;
 
@@ -106,6 +107,10 @@ struct Inner {
     changed: BTreeSet<DocumentId>,
     /// The organisations whose certificates this app trusts.
     trusted: crate::TrustedOrganisations,
+    /// Directory indexes read back from SQLite for directories that are
+    /// not loaded (`saved_index.rs`); one moves into its document's
+    /// [`Loaded`] when the document is loaded.
+    unloaded_indexes: HashMap<DocumentId, directory_index::DirectoryIndex>,
 }
 
 /// A document held in memory, with what is needed to persist its next change.
@@ -125,8 +130,9 @@ struct Loaded {
     access: AccessList,
     /// The hashes of the statements the document holds.
     statements: BTreeSet<[u8; 32]>,
-    /// For a directory: its decoded index, if built since it was loaded
-    /// (rebuilt when the document's heads move on).
+    /// For a directory: its decoded index, if one was built or read back
+    /// since it was loaded (brought up to date when the document's heads
+    /// move on).
     directory_index: Option<directory_index::DirectoryIndex>,
 }
 
@@ -242,6 +248,7 @@ impl Store {
                 docs: HashMap::new(),
                 changed: BTreeSet::new(),
                 trusted: crate::TrustedOrganisations::default(),
+                unloaded_indexes: HashMap::new(),
             }),
             device: opened.device,
             device_id,
@@ -281,6 +288,7 @@ impl Store {
                 // disk. Drop the cache; documents reload from what was persisted.
                 let mut inner = poisoned.into_inner();
                 inner.docs.clear();
+                inner.unloaded_indexes.clear();
                 inner
             });
         observe::Locked::new(guard, &self.listeners)
@@ -368,13 +376,7 @@ impl Store {
     fn read_safety_plan(&self, id: &DocumentId) -> Result<SafetyPlan, Error> {
         let mut inner = self.lock();
         if !inner.docs.contains_key(id) {
-            let header: Vec<u8> = inner
-                .conn
-                .prepare_cached("SELECT header FROM documents WHERE id = ?1")?
-                .query_row([id.as_bytes()], |row| row.get(0))
-                .optional()?
-                .ok_or_else(|| Error::not_found("document", id))?;
-            check_kind(id, DocumentKind::CarePlan, inner.open_header(id, &header)?)?;
+            check_kind(id, DocumentKind::CarePlan, inner.stored_kind(id)?)?;
             if let Some(view) = inner.read_view(id)? {
                 return Ok(view);
             }
@@ -559,6 +561,7 @@ impl Store {
             if let Some(loaded) = inner.docs.get_mut(&id) {
                 loaded.refresh_access(&id);
             }
+            inner.refresh_directory_index(&id)?;
             tracing::debug!(document = %id, changes = new_changes, "merged document");
             Ok(ImportOutcome {
                 id,
@@ -587,6 +590,7 @@ impl Store {
             .conn
             .execute("DELETE FROM documents WHERE id = ?1", [id.as_bytes()])?;
         inner.docs.remove(id);
+        inner.unloaded_indexes.remove(id);
         if deleted == 0 {
             return Err(Error::not_found("document", id));
         }
@@ -687,6 +691,17 @@ impl Inner {
             })
     }
 
+    /// The kind of a stored document, from its header (without loading it).
+    fn stored_kind(&self, id: &DocumentId) -> Result<DocumentKind, Error> {
+        let header: Vec<u8> = self
+            .conn
+            .prepare_cached("SELECT header FROM documents WHERE id = ?1")?
+            .query_row([id.as_bytes()], |row| row.get(0))
+            .optional()?
+            .ok_or_else(|| Error::not_found("document", id))?;
+        self.open_header(id, &header)
+    }
+
     fn exists(&self, id: &DocumentId) -> Result<bool, Error> {
         if self.docs.contains_key(id) {
             return Ok(true);
@@ -700,7 +715,9 @@ impl Inner {
     /// The document, from memory or from disk.
     fn load(&mut self, id: &DocumentId, device: DeviceId) -> Result<&mut Loaded, Error> {
         if !self.docs.contains_key(id) {
-            let loaded = self.load_from_disk(id, device)?;
+            let mut loaded = self.load_from_disk(id, device)?;
+            // Current, since nothing changes a document without loading it.
+            loaded.directory_index = self.unloaded_indexes.remove(id);
             self.docs.insert(*id, loaded);
         }
         self.docs
@@ -808,6 +825,7 @@ impl Inner {
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
         self.changed.insert(*id);
+        self.unloaded_indexes.remove(id);
         let mut loaded = Loaded::new(id, doc, kind, saved.len());
         if let Some((_, plain, plan)) = view {
             loaded.safety_view = Some(plain);
@@ -965,3 +983,6 @@ mod sync_tests;
 
 #[cfg(test)]
 mod endorsement_tests;
+
+#[cfg(test)]
+mod directory_index_tests;

@@ -14,6 +14,7 @@
 //! | `clock` | the change clock; `documents.clock` is the clock of each document's last change |
 //! | `views` | a sealed, materialised view of a document (the safety plan), updated with each change |
 //! | `signatures` | per (document, author) the sealed signature over the author's latest change; the author's key is the plain column |
+//! | `directory_index` | per resource directory, its decoded index in sealed rows keyed by an opaque entry (`saved_index.rs`), written lazily, checked against `documents.clock` |
 
 use rusqlite::Connection;
 
@@ -80,6 +81,15 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          author BLOB NOT NULL,
          blob   BLOB NOT NULL,
          PRIMARY KEY (doc_id, author)
+     );",
+    // 6: a resource directory's decoded index, sealed, so that the first
+    // query after opening answers without loading the directory
+    // (`saved_index.rs`).
+    "CREATE TABLE directory_index (
+         doc_id BLOB NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+         entry  BLOB NOT NULL,
+         blob   BLOB NOT NULL,
+         PRIMARY KEY (doc_id, entry)
      );",
 ];
 

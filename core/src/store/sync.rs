@@ -210,6 +210,7 @@ impl Host for StoreHost<'_> {
                 self.inner.docs.remove(id);
                 return Err(e);
             }
+            self.inner.refresh_directory_index(id)?;
             if orphans {
                 self.inner.docs.remove(id);
             }

@@ -1,0 +1,756 @@
+//! A directory's index (`directory_index.rs`) saved in SQLite, sealed, so
+//! that the first query after opening the store answers without loading
+//! the directory into Automerge.
+//!
+//! ## Layout
+//!
+//! Table `directory_index` (schema version 6), per directory, one sealed
+//! row per `entry` (a short opaque key):
+//!
+//! | entry | holds |
+//! | --- | --- |
+//! | `h` | the header: format version; the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of other rows and a digest of their authentication tags |
+//! | `b` ‖ n, n < 64 | bucket n: the resources whose id's first byte, shifted right by two bits, is n, each with its content hash, and the endorsements filed under those ids, each with the verdict of its checks |
+//! | `v` | every revocation whose signature verified |
+//!
+//! Each blob is sealed with the store key (`crypto.rs`), its associated
+//! data naming the document and the entry. The plain bytes use the
+//! statements' primitive encodings (`endorse/encoding.rs`: big-endian
+//! integers, `u32`-length-prefixed strings, tagged options); statements are
+//! kept as their own encoded bytes. Buckets keep a write small: after a
+//! local edit of one resource, a bucket of about 30 resources (20 KB for
+//! the benchmark's directory) and the header are written, not the whole
+//! index (1.3 MB for 2,000 resources and 400 endorsements, about five
+//! times the directory's compressed Automerge `save()`).
+//!
+//! ## When it is read
+//!
+//! On the first read of a directory that is not loaded, the header alone
+//! is read. If its clock is the document's `documents.clock` (every stored
+//! change of a document stamps it with the next clock value, in the same
+//! transaction, and the clock only grows), the document has not changed
+//! since the index was saved: the other rows are decoded and the Automerge
+//! document is not loaded at all. Otherwise, and whenever the document is
+//! loaded with no index in memory (after a sync, say), the saved index is
+//! read whatever its clock and brought up to date from the changes made
+//! since its heads ([`DirectoryIndex::update`]), which costs in proportion
+//! to those changes, not to the directory.
+//!
+//! ## When it is written
+//!
+//! After a sync or an import that changed a directory whose index is in
+//! memory, at once: the index is brought up to date from the new changes
+//! and the rows whose content changed are written, with the header (the
+//! merge pays about a millisecond more for 2,000 resources, and the next
+//! query nothing). Otherwise lazily: by the first read through the index
+//! after it changed (a local edit; a merge while the index was not in
+//! memory), again only the rows that changed; or whole, by the first read of a directory that has no
+//! saved copy yet (as the safety-plan view of a plan stored before views
+//! existed is written by its first read). A local edit of the directory
+//! does not write it at all: the query after the edit pays for it (under
+//! a millisecond for 2,000 resources, BENCHMARKS.md (e)). The write is one
+//! transaction committed without an fsync even with
+//! [`Durability::Full`](super::Durability::Full): the saved index is a
+//! cache, and losing its last write to a power cut costs an update
+//! from the document later, never a wrong answer. The header's clock then
+//! no longer matches the document's, and since SQLite's WAL never keeps a
+//! later commit without an earlier one, a saved index is never ahead of
+//! the changes it reflects.
+//!
+//! ## Why its statements are not verified again
+//!
+//! Endorsements and revocations are saved with the verdict of their
+//! signature checks and read back without checking the signatures again
+//! (or that their keys are curve points): each row was sealed by this
+//! device, with the store key, after this device checked its statements.
+//! Without the key nobody can make or alter a row (the seal is an AEAD),
+//! and the associated data ties each row to its document and entry. The
+//! header seals a digest of every other row's authentication tag, so rows
+//! from different saves cannot be mixed either: the rows are read only as
+//! the set this device wrote together, as it wrote them. This is the trust
+//! the safety-plan view already relies on (`views`), and a device that
+//! holds the key could as well have changed the document itself. Whether
+//! an endorsement is trusted (the app's trusted organisations) and whether
+//! it is current (the time) are still worked out on every call.
+//!
+//! ## Failure
+//!
+//! A saved index that cannot be read (a row that does not open or decode,
+//! a digest that does not match, rows without a header, a format this
+//! build does not know) is ignored with a warning that names no personal
+//! data, and the index is built from the document: never an error to the
+//! caller. The damaged rows are left as they are until the directory
+//! next changes (the change writes to the file anyway; the next read then
+//! saves the whole index afresh): a read never writes to a file found
+//! damaged, which may hold the only copy of someone's work (DESIGN.md). A
+//! failed write is a warning too; its rows stay unsaved and are written
+//! next time.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use automerge::ChangeHash;
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::{
+    Durability, Inner, aad,
+    directory_index::{DirectoryIndex, StoredEndorsement, Unsaved},
+};
+use crate::{
+    DocumentId, Error, ItemId, Resource, ResourceDetails,
+    endorse::{
+        ContentHash, Endorsement, EndorsementId, Revocation, StatementError,
+        encoding::{Reader, Writer},
+    },
+    model::{Assessment, Code, ResourceContact},
+};
+
+/// The version of the layout above; a saved index of any other is ignored.
+const FORMAT: u8 = 1;
+/// How many buckets the resources are spread over.
+const BUCKETS: u8 = 64;
+const HEADER: &[u8] = b"h";
+const REVOCATIONS: &[u8] = b"v";
+/// The length of a sealed blob's authentication tag (its last bytes).
+const TAG_LEN: usize = 16;
+/// The domain prefix of the rows' digest.
+const DIGEST_CONTEXT: &[u8] = b"lynchpin/directory-index-rows/v1";
+
+/// The rows of a directory's saved index other than the header, by entry,
+/// each with its authentication tag: what the header's digest covers.
+#[derive(Debug, Default)]
+pub(crate) struct SavedRows(BTreeMap<Vec<u8>, [u8; TAG_LEN]>);
+
+impl SavedRows {
+    fn digest(&self) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(DIGEST_CONTEXT);
+        for (entry, tag) in &self.0 {
+            hasher.update(u32::try_from(entry.len()).unwrap_or(u32::MAX).to_be_bytes());
+            hasher.update(entry);
+            hasher.update(tag);
+        }
+        hasher.finalize().into()
+    }
+
+    fn insert(&mut self, entry: Vec<u8>, sealed: &[u8]) {
+        if let Some(tag) = sealed.last_chunk::<TAG_LEN>() {
+            self.0.insert(entry, *tag);
+        }
+    }
+}
+
+/// Which saved index [`Inner::read_saved_index`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Wanted {
+    /// Only one saved at the document's current clock.
+    Current,
+    /// Any, to be brought up to date from the document.
+    Any,
+}
+
+/// The header row, plain.
+struct Header {
+    clock: i64,
+    heads: Vec<ChangeHash>,
+    organisation: String,
+    /// Each resource's bucket, in the directory's order: the k-th time a
+    /// bucket appears is the k-th resource of its row (a row lists its
+    /// resources in the directory's order), so reading back needs no sort.
+    order: Vec<u8>,
+    rows: u32,
+    digest: [u8; 32],
+}
+
+fn bucket_of(id: &ItemId) -> u8 {
+    id.uuid_bytes()[0] >> 2
+}
+
+fn bucket_entry(bucket: u8) -> Vec<u8> {
+    vec![b'b', bucket]
+}
+
+fn row_aad(id: &DocumentId, entry: &[u8]) -> Vec<u8> {
+    let mut aad = aad("directory-index", id, None);
+    aad.extend_from_slice(entry);
+    aad
+}
+
+/// Why a saved index was not used (for the warning).
+#[derive(Debug, Clone, Copy)]
+enum Unusable {
+    Storage,
+    Unsealable,
+    Undecodable,
+    Format,
+    Digest,
+}
+
+impl From<StatementError> for Unusable {
+    fn from(_: StatementError) -> Self {
+        Self::Undecodable
+    }
+}
+
+impl From<rusqlite::Error> for Unusable {
+    fn from(_: rusqlite::Error) -> Self {
+        Self::Storage
+    }
+}
+
+/// A saved index is there but cannot be read (reported when found).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Damaged;
+
+impl Inner {
+    /// The saved index of the directory `id`, if there is one that
+    /// `wanted` accepts; see the module docs. [`Damaged`] if there is one
+    /// but it cannot be read: that is reported here, and the caller builds
+    /// the index from the document instead and leaves the damaged copy
+    /// alone (see [`Unsaved::held`]).
+    pub(super) fn read_saved_index(
+        &self,
+        id: &DocumentId,
+        wanted: Wanted,
+    ) -> Result<Option<DirectoryIndex>, Damaged> {
+        self.try_read_saved_index(id, wanted).map_err(|reason| {
+            tracing::warn!(
+                directory = %id,
+                ?reason,
+                "saved directory index unreadable; the index is built from the document"
+            );
+            Damaged
+        })
+    }
+
+    fn try_read_saved_index(
+        &self,
+        id: &DocumentId,
+        wanted: Wanted,
+    ) -> Result<Option<DirectoryIndex>, Unusable> {
+        let found: Option<(i64, Option<Vec<u8>>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT d.clock, i.blob FROM documents d
+                 LEFT JOIN directory_index i ON i.doc_id = d.id AND i.entry = ?2
+                 WHERE d.id = ?1",
+            )?
+            .query_row(params![id.as_bytes(), HEADER], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()?;
+        let (clock, sealed) = match found {
+            None => return Ok(None),
+            Some((clock, Some(sealed))) => (clock, sealed),
+            Some((_, None)) => {
+                // Rows without their header are what is left of one.
+                let orphans = self
+                    .conn
+                    .prepare_cached("SELECT 1 FROM directory_index WHERE doc_id = ?1")?
+                    .exists([id.as_bytes()])?;
+                return if orphans {
+                    Err(Unusable::Format)
+                } else {
+                    Ok(None)
+                };
+            }
+        };
+        let header = decode_header(&self.open_row(id, HEADER, &sealed)?)?;
+        if wanted == Wanted::Current && header.clock != clock {
+            return Ok(None);
+        }
+        let mut saved = SavedRows::default();
+        let mut buckets: Vec<Vec<(Resource, ContentHash)>> = Vec::new();
+        buckets.resize_with(usize::from(BUCKETS), Vec::new);
+        let mut endorsements = HashMap::new();
+        let mut revocations: HashMap<EndorsementId, Vec<Revocation>> = HashMap::new();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry <> ?2",
+        )?;
+        let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
+        while let Some(row) = rows.next()? {
+            let entry: Vec<u8> = row.get(0)?;
+            let sealed: Vec<u8> = row.get(1)?;
+            let plain = self.open_row(id, &entry, &sealed)?;
+            match entry.as_slice() {
+                [b'b', bucket] if *bucket < BUCKETS => {
+                    let resources = buckets
+                        .get_mut(usize::from(*bucket))
+                        .ok_or(Unusable::Format)?;
+                    decode_bucket(&plain, resources, &mut endorsements)?;
+                }
+                REVOCATIONS => {
+                    for r in decode_revocations(&plain)? {
+                        revocations.entry(r.endorsement).or_default().push(r);
+                    }
+                }
+                _ => return Err(Unusable::Format),
+            }
+            saved.insert(entry, &sealed);
+        }
+        if usize::try_from(header.rows).ok() != Some(saved.0.len())
+            || saved.digest() != header.digest
+        {
+            return Err(Unusable::Digest);
+        }
+        let resources = in_order(buckets, &header.order)?;
+        Ok(Some(DirectoryIndex::from_saved(
+            *id,
+            header.heads,
+            header.organisation,
+            resources,
+            endorsements,
+            revocations,
+            saved,
+        )))
+    }
+
+    fn open_row(&self, id: &DocumentId, entry: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unusable> {
+        self.sealer
+            .open(&row_aad(id, entry), sealed)
+            .map_err(|_| Unusable::Unsealable)
+    }
+
+    /// After a merge (a sync, an import) stored new changes of a document:
+    /// if it is a directory whose index is in memory, brings the index up
+    /// to date from the changes and saves what changed, at once. The merge
+    /// has just written to the WAL; the first write after the checkpoint
+    /// that ends a sync would also sync the WAL's header (an fsync, even
+    /// without [`Durability::Full`]), which the next query would pay.
+    pub(super) fn refresh_directory_index(&mut self, id: &DocumentId) -> Result<(), Error> {
+        let Some(loaded) = self.docs.get_mut(id) else {
+            return Ok(());
+        };
+        let Some(mut index) = loaded.directory_index.take() else {
+            return Ok(());
+        };
+        if !index.is_current(&loaded.doc.get_heads()) {
+            index = index.update(&loaded.doc);
+        }
+        let saved = self.save_index(id, &mut index);
+        if let Some(loaded) = self.docs.get_mut(id) {
+            loaded.directory_index = Some(index);
+        }
+        saved
+    }
+
+    /// Writes what changed in `index` since it was last saved (see the
+    /// module docs). A failed write is reported and left for next time;
+    /// the error returned is only that the store could not go back to its
+    /// own durability afterwards.
+    pub(super) fn save_index(
+        &mut self,
+        id: &DocumentId,
+        index: &mut DirectoryIndex,
+    ) -> Result<(), Error> {
+        if index.unsaved.is_empty() || index.unsaved.held {
+            return Ok(());
+        }
+        let full = self.durability == Durability::Full;
+        if full {
+            self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+        }
+        let written = self.write_index(id, index);
+        if full {
+            self.conn.execute_batch("PRAGMA synchronous = FULL")?;
+        }
+        match written {
+            Ok((saved, rows)) => {
+                index.saved = saved;
+                index.unsaved = Unsaved::default();
+                tracing::debug!(directory = %id, rows, "directory index saved");
+            }
+            Err(e) => {
+                tracing::warn!(directory = %id, error = %e, "the directory index was not saved");
+            }
+        }
+        Ok(())
+    }
+
+    /// Seals and writes the changed rows and the header in one
+    /// transaction; returns the rows now saved and how many were written.
+    fn write_index(
+        &mut self,
+        id: &DocumentId,
+        index: &DirectoryIndex,
+    ) -> Result<(SavedRows, usize), Error> {
+        let unsaved = &index.unsaved;
+        let buckets: BTreeSet<u8> = if unsaved.all {
+            (0..BUCKETS).collect()
+        } else {
+            unsaved.resources.iter().map(bucket_of).collect()
+        };
+        // Each changed row's new plain bytes; `None` deletes it.
+        let mut plain: Vec<(Vec<u8>, Option<Vec<u8>>)> = encode_buckets(index, &buckets)
+            .into_iter()
+            .map(|(bucket, bytes)| (bucket_entry(bucket), bytes))
+            .collect();
+        if unsaved.all || unsaved.revocations {
+            plain.push((REVOCATIONS.to_vec(), encode_revocations(index)));
+        }
+        let mut saved = SavedRows(if unsaved.all {
+            BTreeMap::new()
+        } else {
+            index.saved.0.clone()
+        });
+        let mut sealed = Vec::with_capacity(plain.len());
+        for (entry, bytes) in plain {
+            match bytes {
+                Some(bytes) => {
+                    let blob = self.sealer.seal(&row_aad(id, &entry), &bytes)?;
+                    saved.insert(entry.clone(), &blob);
+                    sealed.push((entry, Some(blob)));
+                }
+                None => {
+                    saved.0.remove(&entry);
+                    sealed.push((entry, None));
+                }
+            }
+        }
+        let clock: i64 = self
+            .conn
+            .prepare_cached("SELECT clock FROM documents WHERE id = ?1")?
+            .query_row([id.as_bytes()], |row| row.get(0))?;
+        let header = encode_header(&Header {
+            clock,
+            heads: index.heads().to_vec(),
+            organisation: index.organisation().to_owned(),
+            order: index
+                .resources_with_hashes()
+                .map(|(r, _)| bucket_of(&r.id))
+                .collect(),
+            rows: u32::try_from(saved.0.len()).unwrap_or(u32::MAX),
+            digest: saved.digest(),
+        });
+        let header = self.sealer.seal(&row_aad(id, HEADER), &header)?;
+        let written = sealed.len() + 1;
+        let tx = self.conn.transaction()?;
+        if unsaved.all {
+            tx.prepare_cached("DELETE FROM directory_index WHERE doc_id = ?1")?
+                .execute([id.as_bytes()])?;
+        }
+        for (entry, blob) in sealed.iter().chain([&(HEADER.to_vec(), Some(header))]) {
+            match blob {
+                Some(blob) => tx
+                    .prepare_cached(
+                        "INSERT INTO directory_index (doc_id, entry, blob) VALUES (?1, ?2, ?3)
+                         ON CONFLICT (doc_id, entry) DO UPDATE SET blob = excluded.blob",
+                    )?
+                    .execute(params![id.as_bytes(), entry, blob])?,
+                None => tx
+                    .prepare_cached("DELETE FROM directory_index WHERE doc_id = ?1 AND entry = ?2")?
+                    .execute(params![id.as_bytes(), entry])?,
+            };
+        }
+        tx.commit()?;
+        Ok((saved, written))
+    }
+}
+
+fn encode_header(h: &Header) -> Vec<u8> {
+    let mut w = Writer(Vec::with_capacity(
+        128 + 32 * h.heads.len() + h.organisation.len(),
+    ));
+    w.u8(FORMAT);
+    w.i64(h.clock);
+    w.len(h.heads.len());
+    for head in &h.heads {
+        w.bytes(&head.0);
+    }
+    w.str(&h.organisation);
+    w.len(h.order.len());
+    w.bytes(&h.order);
+    w.u32(h.rows);
+    w.bytes(&h.digest);
+    w.0
+}
+
+fn decode_header(bytes: &[u8]) -> Result<Header, Unusable> {
+    let mut r = Reader(bytes);
+    if r.u8()? != FORMAT {
+        return Err(Unusable::Format);
+    }
+    let clock = r.i64()?;
+    let count = r.u32()?;
+    let mut heads = Vec::new();
+    for _ in 0..count {
+        heads.push(ChangeHash(r.array()?));
+    }
+    let organisation = r.str()?;
+    let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+    let header = Header {
+        clock,
+        heads,
+        organisation,
+        order: r.take(len)?.to_vec(),
+        rows: r.u32()?,
+        digest: r.array()?,
+    };
+    if !r.is_empty() {
+        return Err(Unusable::Undecodable);
+    }
+    Ok(header)
+}
+
+/// The buckets' resources in the directory's order (see [`Header`]),
+/// which is checked.
+fn in_order(
+    buckets: Vec<Vec<(Resource, ContentHash)>>,
+    order: &[u8],
+) -> Result<Vec<(Resource, ContentHash)>, Unusable> {
+    let mut buckets: Vec<_> = buckets.into_iter().map(Vec::into_iter).collect();
+    let mut out = Vec::with_capacity(order.len());
+    for &bucket in order {
+        let next = buckets
+            .get_mut(usize::from(bucket))
+            .and_then(Iterator::next)
+            .ok_or(Unusable::Undecodable)?;
+        out.push(next);
+    }
+    let sorted =
+        out.is_sorted_by(|(a, _), (b, _)| (&a.details.name, &a.id) < (&b.details.name, &b.id));
+    if !sorted || buckets.iter_mut().any(|b| b.next().is_some()) {
+        return Err(Unusable::Undecodable);
+    }
+    Ok(out)
+}
+
+/// The plain bytes of each bucket in `buckets`; `None` for one that holds
+/// nothing now.
+fn encode_buckets(index: &DirectoryIndex, buckets: &BTreeSet<u8>) -> BTreeMap<u8, Option<Vec<u8>>> {
+    let mut resources: BTreeMap<u8, Vec<(&Resource, ContentHash)>> = BTreeMap::new();
+    for (resource, hash) in index.resources_with_hashes() {
+        let bucket = bucket_of(&resource.id);
+        if buckets.contains(&bucket) {
+            resources.entry(bucket).or_default().push((resource, hash));
+        }
+    }
+    let mut filed: BTreeMap<u8, Vec<(&ItemId, &[StoredEndorsement])>> = BTreeMap::new();
+    for (resource, list) in index.filed() {
+        let bucket = bucket_of(resource);
+        if buckets.contains(&bucket) && !list.is_empty() {
+            filed.entry(bucket).or_default().push((resource, list));
+        }
+    }
+    buckets
+        .iter()
+        .map(|&bucket| {
+            let resources = resources.remove(&bucket).unwrap_or_default();
+            let mut filed = filed.remove(&bucket).unwrap_or_default();
+            if resources.is_empty() && filed.is_empty() {
+                return (bucket, None);
+            }
+            filed.sort_by_key(|(id, _)| *id);
+            let mut w = Writer(Vec::with_capacity(512 * resources.len()));
+            w.len(resources.len());
+            for (resource, hash) in resources {
+                w.bytes(&resource.id.uuid_bytes());
+                w.bytes(&hash.0);
+                encode_details(&mut w, &resource.details);
+            }
+            w.len(filed.len());
+            for (resource, list) in filed {
+                w.bytes(&resource.uuid_bytes());
+                w.len(list.len());
+                for stored in list {
+                    w.bytes(&stored.id.0);
+                    match &stored.decoded {
+                        Ok(e) => {
+                            w.u8(0);
+                            let bytes = e.encode();
+                            w.len(bytes.len());
+                            w.bytes(&bytes);
+                        }
+                        Err(StatementError::Malformed) => w.u8(1),
+                        Err(StatementError::TooLong) => w.u8(2),
+                        Err(StatementError::BadSignature) => w.u8(3),
+                    }
+                }
+            }
+            (bucket, Some(w.0))
+        })
+        .collect()
+}
+
+fn decode_bucket(
+    bytes: &[u8],
+    resources: &mut Vec<(Resource, ContentHash)>,
+    endorsements: &mut HashMap<ItemId, Vec<StoredEndorsement>>,
+) -> Result<(), Unusable> {
+    let mut r = Reader(bytes);
+    for _ in 0..r.u32()? {
+        let id = ItemId::from_uuid_bytes(r.array()?);
+        let hash = ContentHash(r.array()?);
+        resources.push((
+            Resource {
+                id,
+                details: decode_details(&mut r)?,
+            },
+            hash,
+        ));
+    }
+    for _ in 0..r.u32()? {
+        let resource = ItemId::from_uuid_bytes(r.array()?);
+        let count = r.u32()?;
+        let mut list = Vec::new();
+        for _ in 0..count {
+            let id = EndorsementId(r.array()?);
+            let decoded = match r.u8()? {
+                0 => {
+                    let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+                    Ok(Endorsement::decode_trusted(r.take(len)?)?)
+                }
+                1 => Err(StatementError::Malformed),
+                2 => Err(StatementError::TooLong),
+                3 => Err(StatementError::BadSignature),
+                _ => return Err(Unusable::Undecodable),
+            };
+            list.push(StoredEndorsement { id, decoded });
+        }
+        endorsements.insert(resource, list);
+    }
+    if !r.is_empty() {
+        return Err(Unusable::Undecodable);
+    }
+    Ok(())
+}
+
+/// The revocations row's plain bytes; `None` if there are none.
+fn encode_revocations(index: &DirectoryIndex) -> Option<Vec<u8>> {
+    let mut all: Vec<&Revocation> = index.all_revocations().collect();
+    if all.is_empty() {
+        return None;
+    }
+    all.sort_by_cached_key(|r| r.hash());
+    let mut w = Writer::default();
+    w.len(all.len());
+    for revocation in all {
+        let bytes = revocation.encode();
+        w.len(bytes.len());
+        w.bytes(&bytes);
+    }
+    Some(w.0)
+}
+
+fn decode_revocations(bytes: &[u8]) -> Result<Vec<Revocation>, Unusable> {
+    let mut r = Reader(bytes);
+    let count = r.u32()?;
+    let mut out = Vec::new();
+    for _ in 0..count {
+        let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+        out.push(Revocation::decode_trusted(r.take(len)?)?);
+    }
+    if !r.is_empty() {
+        return Err(Unusable::Undecodable);
+    }
+    Ok(out)
+}
+
+/// Every field of a resource's details, in declaration order.
+fn encode_details(w: &mut Writer, d: &ResourceDetails) {
+    w.str(&d.name);
+    w.str(&d.description);
+    w.str(d.kind.code());
+    w.str(&d.organisation);
+    w.str(d.status.code());
+    w.len(d.thrive.len());
+    for t in &d.thrive {
+        w.str(t.code());
+    }
+    w.str(d.audience.code());
+    w.opt_u8(d.min_age);
+    w.opt_u8(d.max_age);
+    w.strs(&d.regions);
+    w.str(d.cost.code());
+    w.strs(&d.languages);
+    w.strs(&d.contact.phones);
+    w.strs(&d.contact.text_numbers);
+    w.opt_str(d.contact.email.as_deref());
+    w.opt_str(d.contact.url.as_deref());
+    w.str(&d.opening_hours);
+    w.bool(d.always_open);
+    w.bool(d.works_offline);
+    w.opt_u8(d.assessment.orcha_score);
+    w.opt_date(d.assessment.orcha_date);
+    w.opt_str(d.assessment.nice_tier.as_deref());
+    w.bool(d.assessment.nhs_recommended);
+    w.opt_date(d.last_checked);
+    w.str(&d.checked_by);
+    w.opt_date(d.review_due);
+}
+
+fn decode_details(r: &mut Reader<'_>) -> Result<ResourceDetails, Unusable> {
+    fn code<T: Code>(r: &mut Reader<'_>) -> Result<T, Unusable> {
+        let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+        std::str::from_utf8(r.take(len)?)
+            .ok()
+            .and_then(T::from_code)
+            .ok_or(Unusable::Undecodable)
+    }
+    fn flag(r: &mut Reader<'_>) -> Result<bool, Unusable> {
+        match r.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(Unusable::Undecodable),
+        }
+    }
+    fn optional<T>(
+        r: &mut Reader<'_>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StatementError>,
+    ) -> Result<Option<T>, Unusable> {
+        Ok(if flag(r)? { Some(read(r)?) } else { None })
+    }
+    fn strings(r: &mut Reader<'_>) -> Result<Vec<String>, Unusable> {
+        let count = r.u32()?;
+        // Each string takes at least its four-byte length.
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 4));
+        for _ in 0..count {
+            out.push(r.str()?);
+        }
+        Ok(out)
+    }
+    let date =
+        |r: &mut Reader<'_>| -> Result<Option<NaiveDate>, Unusable> { optional(r, |r| r.date()) };
+    let name = r.str()?;
+    let description = r.str()?;
+    let kind = code(r)?;
+    let organisation = r.str()?;
+    let status = code(r)?;
+    let mut thrive = Vec::new();
+    for _ in 0..r.u32()? {
+        thrive.push(code(r)?);
+    }
+    Ok(ResourceDetails {
+        name,
+        description,
+        kind,
+        organisation,
+        status,
+        thrive,
+        audience: code(r)?,
+        min_age: optional(r, |r| r.u8())?,
+        max_age: optional(r, |r| r.u8())?,
+        regions: strings(r)?,
+        cost: code(r)?,
+        languages: strings(r)?,
+        contact: ResourceContact {
+            phones: strings(r)?,
+            text_numbers: strings(r)?,
+            email: optional(r, |r| r.str())?,
+            url: optional(r, |r| r.str())?,
+        },
+        opening_hours: r.str()?,
+        always_open: flag(r)?,
+        works_offline: flag(r)?,
+        assessment: Assessment {
+            orcha_score: optional(r, |r| r.u8())?,
+            orcha_date: date(r)?,
+            nice_tier: optional(r, |r| r.str())?,
+            nhs_recommended: flag(r)?,
+        },
+        last_checked: date(r)?,
+        checked_by: r.str()?,
+        review_due: date(r)?,
+    })
+}
