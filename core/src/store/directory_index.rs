@@ -636,6 +636,12 @@ impl DirectoryIndex {
         let mut hits = Vec::new();
         for (i, entry) in self.entries.iter().enumerate() {
             let d = entry;
+            // Sliced once per entry (a text query reads each twice).
+            let (name, description) = if words.is_empty() {
+                ("", "")
+            } else {
+                (entry.lower_name(), entry.lower_description())
+            };
             if q.thrive.is_some_and(|t| !d.thrive.contains(&t))
                 || q.kind.is_some_and(|k| d.kind != k)
                 || q.cost.is_some_and(|c| d.cost != c)
@@ -646,10 +652,9 @@ impl DirectoryIndex {
                 || region
                     .as_ref()
                     .is_some_and(|r| entry.has_regions() && !entry.regions().any(|x| x == r))
-                || !words.iter().all(|w| {
-                    entry.lower_name().contains(w.as_str())
-                        || entry.lower_description().contains(w.as_str())
-                })
+                || !words
+                    .iter()
+                    .all(|w| name.contains(w.as_str()) || description.contains(w.as_str()))
             {
                 continue;
             }
@@ -667,10 +672,7 @@ impl DirectoryIndex {
                 Some(EndorsementState::ReviewOverdue) => 1,
                 _ => 2,
             };
-            let in_name = words
-                .iter()
-                .filter(|w| entry.lower_name().contains(w.as_str()))
-                .count();
+            let in_name = words.iter().filter(|w| name.contains(w.as_str())).count();
             let inactive = entry.status != ResourceStatus::Active;
             hits.push(((tier, std::cmp::Reverse(in_name), inactive, i), best));
         }
