@@ -1,6 +1,9 @@
 //! Resource-directory operations on the store.
 
-use super::{Store, directory_index::Touched};
+use super::{
+    Store,
+    directory_index::{Need, Touched},
+};
 use crate::{
     DocumentId, DocumentKind, Error, ItemId,
     doc::directory,
@@ -19,13 +22,17 @@ impl Store {
     /// The whole directory, resources by name (from the directory's index,
     /// which later queries reuse).
     pub fn directory(&self, id: &DocumentId) -> Result<ResourceDirectory, Error> {
-        self.with_directory(id, |index, _| index.directory())
+        self.with_directory_needing(id, |_, _| ((), Need::All), |index, _, ()| index.directory())
     }
 
     /// One resource.
     pub fn resource(&self, id: &DocumentId, resource: &ItemId) -> Result<Resource, Error> {
-        self.with_directory(id, |index, _| index.resource(resource).cloned())?
-            .ok_or_else(|| Error::not_found("resource", resource))
+        self.with_directory_needing(
+            id,
+            |index, _| ((), index.need_resource(resource)),
+            |index, _, ()| index.resource(resource).cloned(),
+        )?
+        .ok_or_else(|| Error::not_found("resource", resource))
     }
 
     /// Adds a resource.

@@ -28,9 +28,19 @@
 //!
 //! The index also records what changed since it was last saved, for the
 //! sealed copy that `saved_index.rs` keeps in SQLite.
+//!
+//! Matching and ranking read only each resource's [`Entry`]: its id,
+//! content hash, name, the searchable text already in lower case, and the
+//! filter fields. The resource in full sits beside it ([`Slot`]), and in
+//! an index read back from its saved copy it is still sealed in the saved
+//! copy: it is read, opened and decoded only when a caller needs it (a
+//! query's matches, one resource, the whole directory, or a group of
+//! resources about to be saved again), and kept after. A caller says what
+//! it will need ([`Need`]) before it looks, and the store fills that in
+//! first (`saved_index.rs`).
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
 
@@ -38,10 +48,11 @@ use automerge::{Automerge, ChangeHash, ObjId, Prop, ReadDoc, legacy};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::saved_index::SavedRows;
+use super::saved_index::{SavedRows, TAG_LEN, bucket_of_uuid};
 use crate::{
-    DocumentId, EndorsementState, ItemId, Resource, ResourceDirectory, ResourceEndorsements,
-    ResourceMatch, ResourceQuery, ResourceStatus, TrustedOrganisations,
+    Cost, DocumentId, EndorsementState, EndorsementStatus, ItemId, Resource, ResourceDirectory,
+    ResourceEndorsements, ResourceKind, ResourceMatch, ResourceQuery, ResourceStatus, Thrive,
+    TrustedOrganisations,
     doc::{
         directory::{self, RESOURCES},
         endorsements::{self, ENDORSEMENTS, REVOCATIONS},
@@ -64,13 +75,61 @@ pub(crate) struct StoredEndorsement {
     pub(crate) decoded: Result<Endorsement, StatementError>,
 }
 
-/// Per resource, what matching needs without touching the document.
-#[derive(Debug, PartialEq, Eq)]
+/// Per resource, what matching and ranking need, and the directory's
+/// order: its saved form is what opening the store decodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Entry {
-    hash: ContentHash,
-    name: String,
-    description: String,
-    regions: Vec<String>,
+    pub(super) id: ItemId,
+    /// The id's 16 bytes (parsed once: the id is text).
+    pub(super) uuid: [u8; 16],
+    pub(super) hash: ContentHash,
+    /// Back to back: the name as written (for the directory's order); the
+    /// name, the description and each region in lower case (for
+    /// matching). One string, so that reading an entry back allocates
+    /// and checks one string rather than four or more.
+    pub(super) text: Box<str>,
+    /// Where each of those ends in `text` (at least three, ascending, on
+    /// character boundaries).
+    pub(super) ends: Box<[u32]>,
+    pub(super) thrive: Vec<Thrive>,
+    pub(super) audience: Audience,
+    pub(super) min_age: Option<u8>,
+    pub(super) max_age: Option<u8>,
+    pub(super) kind: ResourceKind,
+    pub(super) cost: Cost,
+    pub(super) status: ResourceStatus,
+}
+
+/// A resource in full, or where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Slot {
+    /// Read; shared with query results.
+    Full(Arc<Resource>),
+    /// Still sealed in the saved copy, with the authentication tag its
+    /// sealed bytes must end with (`saved_index.rs`).
+    Saved([u8; TAG_LEN]),
+}
+
+impl Slot {
+    fn full(&self) -> Option<&Arc<Resource>> {
+        match self {
+            Self::Full(r) => Some(r),
+            Self::Saved(_) => None,
+        }
+    }
+}
+
+/// Which resources in full a caller of the index will read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// None: only entries, hashes and statements.
+    Nothing,
+    /// Those at these positions.
+    Positions(Vec<usize>),
+    /// Those in these buckets (`saved_index.rs`).
+    Buckets(BTreeSet<u8>),
+    /// Every one.
+    All,
 }
 
 /// See the module docs.
@@ -78,10 +137,14 @@ pub(crate) struct DirectoryIndex {
     heads: Vec<ChangeHash>,
     id: DocumentId,
     organisation: String,
-    /// The resources by name (then id), shared with query results.
-    resources: Vec<Arc<Resource>>,
-    /// Beside `resources`, index for index.
-    entries: Vec<Entry>,
+    /// The resources by name (then id).
+    pub(super) entries: Vec<Entry>,
+    /// Beside `entries`, index for index: each resource in full, or where
+    /// to find it.
+    pub(super) resources: Vec<Slot>,
+    /// Rows of resources in full (by bucket, `saved_index.rs`) read from
+    /// the saved copy while some of their resources are still unread.
+    pub(super) full_rows: HashMap<u8, Vec<u8>>,
     /// Each resource's position, by its id's 16 bytes (no copy of the
     /// id's text to make).
     by_id: HashMap<[u8; 16], usize>,
@@ -180,9 +243,13 @@ impl DirectoryIndex {
             .map(|mut p| (p.take_decoded(), p.take_revocations()))
             .unwrap_or_default();
         let directory = directory::read(doc, id);
-        let resources: Vec<Arc<Resource>> = directory.resources.into_iter().map(Arc::new).collect();
-        let entries: Vec<Entry> = resources.iter().map(|r| Entry::of(r)).collect();
-        let by_id = positions(&resources);
+        let entries: Vec<Entry> = directory.resources.iter().map(Entry::of).collect();
+        let resources = directory
+            .resources
+            .into_iter()
+            .map(|r| Slot::Full(Arc::new(r)))
+            .collect();
+        let by_id = positions(&entries);
         let (endorsements, revocations) =
             read_statements(doc, id, &mut known, &mut known_revocations);
         Self {
@@ -191,6 +258,7 @@ impl DirectoryIndex {
             organisation: directory.organisation,
             resources,
             entries,
+            full_rows: HashMap::new(),
             by_id,
             endorsements,
             revocations,
@@ -201,32 +269,31 @@ impl DirectoryIndex {
         }
     }
 
-    /// An index as it was saved at `heads`: each resource, in the
-    /// directory's order, with the content hash it had; the statements as
-    /// they were decoded then.
+    /// An index as it was saved at `heads`: each resource's entry, in the
+    /// directory's order, with the content hash it had, and the tag of
+    /// the resource in full, still to be read; the statements as they
+    /// were decoded then.
     pub(super) fn from_saved(
         id: DocumentId,
         heads: Vec<ChangeHash>,
         organisation: String,
-        resources: Vec<(Resource, ContentHash)>,
+        entries: Vec<(Entry, [u8; TAG_LEN])>,
         endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
         revocations: HashMap<EndorsementId, Vec<Revocation>>,
         saved: SavedRows,
     ) -> Self {
-        let (resources, entries): (Vec<_>, Vec<_>) = resources
+        let (entries, resources): (Vec<Entry>, Vec<Slot>) = entries
             .into_iter()
-            .map(|(r, hash)| {
-                let entry = Entry::with_hash(&r, hash);
-                (Arc::new(r), entry)
-            })
+            .map(|(entry, tag)| (entry, Slot::Saved(tag)))
             .unzip();
         Self {
             heads,
             id,
             organisation,
-            by_id: positions(&resources),
+            by_id: positions(&entries),
             resources,
             entries,
+            full_rows: HashMap::new(),
             endorsements,
             revocations,
             unsaved: Unsaved::default(),
@@ -270,15 +337,15 @@ impl DirectoryIndex {
                 // An edit that keeps the name keeps the resource's place.
                 (Some(i), Some(r))
                     if self
-                        .resources
+                        .entries
                         .get(i)
-                        .is_some_and(|old| old.details.name == r.details.name) =>
+                        .is_some_and(|old| old.name() == r.details.name) =>
                 {
                     if let (Some(slot), Some(entry)) =
                         (self.resources.get_mut(i), self.entries.get_mut(i))
                     {
                         *entry = Entry::of(&r);
-                        *slot = Arc::new(r);
+                        *slot = Slot::Full(Arc::new(r));
                     }
                 }
                 (_, read) => moved.push((id, read)),
@@ -286,18 +353,18 @@ impl DirectoryIndex {
         }
         if !moved.is_empty() {
             let gone: BTreeSet<&ItemId> = moved.iter().map(|(id, _)| *id).collect();
-            let mut both: Vec<(Arc<Resource>, Entry)> = std::mem::take(&mut self.resources)
+            let mut both: Vec<(Entry, Slot)> = std::mem::take(&mut self.entries)
                 .into_iter()
-                .zip(std::mem::take(&mut self.entries))
-                .filter(|(r, _)| !gone.contains(&r.id))
+                .zip(std::mem::take(&mut self.resources))
+                .filter(|(e, _)| !gone.contains(&e.id))
                 .collect();
             for r in moved.into_iter().filter_map(|(_, read)| read) {
                 let entry = Entry::of(&r);
-                both.push((Arc::new(r), entry));
+                both.push((entry, Slot::Full(Arc::new(r))));
             }
             sort(&mut both);
-            (self.resources, self.entries) = both.into_iter().unzip();
-            self.by_id = positions(&self.resources);
+            (self.entries, self.resources) = both.into_iter().unzip();
+            self.by_id = positions(&self.entries);
         }
         self.unsaved
             .resources
@@ -369,12 +436,36 @@ impl DirectoryIndex {
         &self.organisation
     }
 
-    /// Each resource with its content hash.
-    pub(super) fn resources_with_hashes(&self) -> impl Iterator<Item = (&Resource, ContentHash)> {
-        self.resources
+    /// Each resource's entry, with the resource in full if it has been
+    /// read.
+    pub(super) fn rows(&self) -> impl Iterator<Item = (&Entry, Option<&Resource>)> {
+        self.entries
             .iter()
-            .zip(&self.entries)
-            .map(|(r, e)| (&**r, e.hash))
+            .zip(&self.resources)
+            .map(|(e, r)| (e, r.full().map(|r| &**r)))
+    }
+
+    /// The positions of the resources `need` touches that are still
+    /// sealed in the saved copy, by bucket.
+    pub(super) fn missing(&self, need: &Need) -> BTreeMap<u8, Vec<usize>> {
+        let mut out: BTreeMap<u8, Vec<usize>> = BTreeMap::new();
+        let mut add = |i: usize| {
+            if let (Some(Slot::Saved(_)), Some(e)) = (self.resources.get(i), self.entries.get(i)) {
+                out.entry(e.bucket()).or_default().push(i);
+            }
+        };
+        match need {
+            Need::Nothing => {}
+            Need::Positions(positions) => positions.iter().for_each(|&i| add(i)),
+            Need::All => (0..self.entries.len()).for_each(add),
+            Need::Buckets(buckets) => self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| buckets.contains(&e.bucket()))
+                .for_each(|(i, _)| add(i)),
+        }
+        out
     }
 
     /// The endorsements filed under each resource id.
@@ -389,6 +480,15 @@ impl DirectoryIndex {
         self.revocations.values().flatten()
     }
 
+    /// How many resources are still sealed in the saved copy.
+    #[cfg(test)]
+    pub(crate) fn unread(&self) -> usize {
+        self.resources
+            .iter()
+            .filter(|s| matches!(s, Slot::Saved(_)))
+            .count()
+    }
+
     /// Everything the index answers from, to compare two indexes in tests.
     #[cfg(test)]
     #[allow(clippy::type_complexity)]
@@ -397,7 +497,7 @@ impl DirectoryIndex {
     ) -> (
         &[ChangeHash],
         &str,
-        Vec<(&Resource, &Entry)>,
+        Vec<(Option<&Resource>, &Entry)>,
         &HashMap<ItemId, Vec<StoredEndorsement>>,
         &HashMap<EndorsementId, Vec<Revocation>>,
     ) {
@@ -406,7 +506,7 @@ impl DirectoryIndex {
             &self.organisation,
             self.resources
                 .iter()
-                .map(|r| &**r)
+                .map(|s| s.full().map(|r| &**r))
                 .zip(&self.entries)
                 .collect(),
             &self.endorsements,
@@ -414,24 +514,35 @@ impl DirectoryIndex {
         )
     }
 
-    /// The whole directory, copied.
+    /// The whole directory, copied (after [`Need::All`]).
     pub(crate) fn directory(&self) -> ResourceDirectory {
         ResourceDirectory {
             id: self.id,
             organisation: self.organisation.clone(),
-            resources: self.resources.iter().map(|r| Resource::clone(r)).collect(),
+            resources: self
+                .resources
+                .iter()
+                .filter_map(Slot::full)
+                .map(|r| Resource::clone(r))
+                .collect(),
         }
     }
 
-    /// One resource.
+    /// One resource (after [`Need::Positions`] with its position).
     pub(crate) fn resource(&self, resource: &ItemId) -> Option<&Resource> {
         self.position(resource)
             .and_then(|i| self.resources.get(i))
+            .and_then(Slot::full)
             .map(|r| &**r)
     }
 
+    /// What reading one resource in full needs.
+    pub(crate) fn need_resource(&self, resource: &ItemId) -> Need {
+        Need::Positions(self.position(resource).into_iter().collect())
+    }
+
     /// The position of a resource.
-    fn position(&self, resource: &ItemId) -> Option<usize> {
+    pub(super) fn position(&self, resource: &ItemId) -> Option<usize> {
         self.by_id.get(&resource.uuid_bytes()).copied()
     }
 
@@ -504,13 +615,16 @@ impl DirectoryIndex {
         )
     }
 
-    /// Answers a query (rules and ranking on [`ResourceQuery`]).
+    /// Answers a query (rules and ranking on [`ResourceQuery`]): the
+    /// positions of the matches, ranked, with their best endorsement, and
+    /// what returning them in full needs. Reads only the entries.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn query(
         &self,
         q: &ResourceQuery,
         trusted: &TrustedOrganisations,
         now: DateTime<Utc>,
-    ) -> Vec<ResourceMatch> {
+    ) -> (Vec<(usize, Option<EndorsementStatus>)>, Need) {
         let words: Vec<String> = q
             .text
             .as_deref()
@@ -520,8 +634,14 @@ impl DirectoryIndex {
             .collect();
         let region = q.region.as_deref().map(str::to_lowercase);
         let mut hits = Vec::new();
-        for (i, (resource, entry)) in self.resources.iter().zip(&self.entries).enumerate() {
-            let d = &resource.details;
+        for (i, entry) in self.entries.iter().enumerate() {
+            let d = entry;
+            // Sliced once per entry (a text query reads each twice).
+            let (name, description) = if words.is_empty() {
+                ("", "")
+            } else {
+                (entry.lower_name(), entry.lower_description())
+            };
             if q.thrive.is_some_and(|t| !d.thrive.contains(&t))
                 || q.kind.is_some_and(|k| d.kind != k)
                 || q.cost.is_some_and(|c| d.cost != c)
@@ -529,17 +649,17 @@ impl DirectoryIndex {
                 || q.age.is_some_and(|age| {
                     d.min_age.is_some_and(|m| age < m) || d.max_age.is_some_and(|m| age > m)
                 })
-                || region.as_ref().is_some_and(|r| {
-                    !entry.regions.is_empty() && !entry.regions.iter().any(|x| x == r)
-                })
-                || !words.iter().all(|w| {
-                    entry.name.contains(w.as_str()) || entry.description.contains(w.as_str())
-                })
+                || region
+                    .as_ref()
+                    .is_some_and(|r| entry.has_regions() && !entry.regions().any(|x| x == r))
+                || !words
+                    .iter()
+                    .all(|w| name.contains(w.as_str()) || description.contains(w.as_str()))
             {
                 continue;
             }
-            let best = if self.endorsements.contains_key(&resource.id) {
-                self.evaluate(&resource.id, entry.hash, trusted, now).best
+            let best = if self.endorsements.contains_key(&entry.id) {
+                self.evaluate(&entry.id, entry.hash, trusted, now).best
             } else {
                 None
             };
@@ -552,19 +672,27 @@ impl DirectoryIndex {
                 Some(EndorsementState::ReviewOverdue) => 1,
                 _ => 2,
             };
-            let in_name = words
-                .iter()
-                .filter(|w| entry.name.contains(w.as_str()))
-                .count();
-            let inactive = d.status != ResourceStatus::Active;
+            let in_name = words.iter().filter(|w| name.contains(w.as_str())).count();
+            let inactive = entry.status != ResourceStatus::Active;
             hits.push(((tier, std::cmp::Reverse(in_name), inactive, i), best));
         }
         hits.sort_unstable_by_key(|hit| hit.0);
         hits.truncate(q.limit.unwrap_or(usize::MAX));
+        let hits: Vec<(usize, Option<EndorsementStatus>)> =
+            hits.into_iter().map(|((.., i), best)| (i, best)).collect();
+        let need = Need::Positions(hits.iter().map(|(i, _)| *i).collect());
+        (hits, need)
+    }
+
+    /// The matches [`Self::query`] found, in full (after its [`Need`]).
+    pub(crate) fn matches(
+        &self,
+        hits: Vec<(usize, Option<EndorsementStatus>)>,
+    ) -> Vec<ResourceMatch> {
         hits.into_iter()
-            .filter_map(|((.., i), endorsement)| {
+            .filter_map(|(i, endorsement)| {
                 Some(ResourceMatch {
-                    resource: Arc::clone(self.resources.get(i)?),
+                    resource: Arc::clone(self.resources.get(i)?.full()?),
                     endorsement,
                 })
             })
@@ -655,8 +783,8 @@ fn read_statements(
 }
 
 /// Puts resources in the directory's order: by name, then id.
-fn sort(both: &mut [(Arc<Resource>, Entry)]) {
-    both.sort_by(|(a, _), (b, _)| a.details.name.cmp(&b.details.name).then(a.id.cmp(&b.id)));
+fn sort(both: &mut [(Entry, Slot)]) {
+    both.sort_by(|(a, _), (b, _)| a.name().cmp(b.name()).then(a.id.cmp(&b.id)));
 }
 
 /// Where in a directory an object is, as far as the index cares.
@@ -748,25 +876,78 @@ fn resource_key(key: &str) -> Option<Place> {
 }
 
 /// Each resource's position.
-fn positions(resources: &[Arc<Resource>]) -> HashMap<[u8; 16], usize> {
-    resources
+fn positions(entries: &[Entry]) -> HashMap<[u8; 16], usize> {
+    entries
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.id.uuid_bytes(), i))
+        .map(|(i, e)| (e.uuid, i))
         .collect()
 }
 
 impl Entry {
-    fn of(r: &Resource) -> Self {
-        Self::with_hash(r, content_hash(&r.details))
+    /// Part `n` of `text`; empty if there is no such part.
+    fn part(&self, n: usize) -> &str {
+        let start = match n.checked_sub(1) {
+            Some(before) => self.ends.get(before).copied().unwrap_or(0),
+            None => 0,
+        };
+        let end = self.ends.get(n).copied().unwrap_or(start);
+        self.text
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
     }
 
-    fn with_hash(r: &Resource, hash: ContentHash) -> Self {
+    /// The name as written.
+    pub(super) fn name(&self) -> &str {
+        self.part(0)
+    }
+
+    fn lower_name(&self) -> &str {
+        self.part(1)
+    }
+
+    pub(super) fn lower_description(&self) -> &str {
+        self.part(2)
+    }
+
+    fn has_regions(&self) -> bool {
+        self.ends.len() > 3
+    }
+
+    /// The regions in lower case.
+    fn regions(&self) -> impl Iterator<Item = &str> {
+        (3..self.ends.len()).map(|n| self.part(n))
+    }
+
+    /// The bucket its rows are in, in the saved copy.
+    pub(super) fn bucket(&self) -> u8 {
+        bucket_of_uuid(&self.uuid)
+    }
+
+    fn of(r: &Resource) -> Self {
+        let d = &r.details;
+        let mut text = String::with_capacity(2 * d.name.len() + d.description.len() + 32);
+        let mut ends = Vec::with_capacity(3 + d.regions.len());
+        let parts = [d.name.clone(), lower(&d.name), lower(&d.description)]
+            .into_iter()
+            .chain(d.regions.iter().map(|s| lower(s)));
+        for part in parts {
+            text.push_str(&part);
+            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
         Self {
-            hash,
-            name: lower(&r.details.name),
-            description: lower(&r.details.description),
-            regions: r.details.regions.iter().map(|s| lower(s)).collect(),
+            id: r.id.clone(),
+            uuid: r.id.uuid_bytes(),
+            hash: content_hash(d),
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+            thrive: d.thrive.clone(),
+            audience: d.audience,
+            min_age: d.min_age,
+            max_age: d.max_age,
+            kind: d.kind,
+            cost: d.cost,
+            status: d.status,
         }
     }
 }

@@ -9,7 +9,8 @@ use chrono::Utc;
 use tempfile::TempDir;
 
 use super::{
-    directory_index::DirectoryIndex,
+    Inner,
+    directory_index::{DirectoryIndex, Need},
     endorsement_tests::{Chain, open, resource},
     saved_index::{Damaged, Wanted},
 };
@@ -28,12 +29,24 @@ fn check(store: &Store, directory: &DocumentId) -> usize {
     let fresh = DirectoryIndex::build(&loaded.doc, *directory, None);
     assert_eq!(index.content(), fresh.content());
     assert!(index.unsaved.is_empty(), "the query saved what changed");
-    let saved = inner
+    let mut saved = inner
         .read_saved_index(directory, Wanted::Current)
         .unwrap()
         .expect("a current saved index");
+    inner
+        .fill_index(directory, &mut saved, &Need::All)
+        .expect("its full parts read");
     assert_eq!(saved.content(), fresh.content());
     index.patched
+}
+
+/// Whether the saved index, read whole, is found damaged.
+fn damaged(inner: &Inner, directory: &DocumentId) -> bool {
+    match inner.read_saved_index(directory, Wanted::Any) {
+        Err(Damaged) => true,
+        Ok(None) => false,
+        Ok(Some(mut saved)) => inner.fill_index(directory, &mut saved, &Need::All).is_err(),
+    }
 }
 
 /// `a` syncs with `b` directly.
@@ -223,6 +236,13 @@ fn the_first_query_after_opening_reads_the_saved_index_without_loading_the_docum
         let endorsement = chain.endorse(&a, &directory, &resources[2].id);
         a.revoke_endorsement(&directory, &endorsement, chain.org.secret_bytes().as_ref())
             .unwrap();
+        // Text that is not ASCII is saved as written, ASCII text as the
+        // entry's lower case and its capitals.
+        let mut details = resources[4].details.clone();
+        details.description = "Drop-in CAFÉ for Zoë and İlkay, Mon–Fri".into();
+        details.regions = vec!["North Exampleshire".into(), "ÅRHUS".into()];
+        a.update_resource(&directory, &resources[4].id, &details)
+            .unwrap();
         check(&a, &directory);
         drop(b);
         (directory, seen(&a, &directory))
@@ -320,10 +340,13 @@ fn a_merge_brings_the_index_in_memory_and_its_saved_copy_up_to_date_at_once() {
     let index = inner.docs[&directory].directory_index.as_ref().unwrap();
     assert_eq!(index.patched, 2, "patched by the sync");
     assert!(index.unsaved.is_empty(), "and saved");
-    let saved = inner
+    let mut saved = inner
         .read_saved_index(&directory, Wanted::Current)
         .unwrap()
         .expect("current");
+    inner
+        .fill_index(&directory, &mut saved, &Need::All)
+        .unwrap();
     assert_eq!(saved.content(), index.content());
 }
 
@@ -345,9 +368,8 @@ fn rebuilt_and_left_alone(
         let index = inner.docs[directory].directory_index.as_ref().unwrap();
         assert_eq!(index.patched, 0, "built from the document");
         assert!(index.unsaved.held);
-        assert_eq!(
-            inner.read_saved_index(directory, Wanted::Any).err(),
-            Some(Damaged),
+        assert!(
+            damaged(&inner, directory),
             "the damaged copy was not written over by a read"
         );
     }
@@ -394,9 +416,23 @@ fn set_row(conn: &rusqlite::Connection, directory: &DocumentId, entry: &[u8], bl
     .unwrap();
 }
 
+/// The first row whose entry starts with `kind`.
+fn first_row(conn: &rusqlite::Connection, directory: &DocumentId, kind: u8) -> (Vec<u8>, Vec<u8>) {
+    rows(conn, directory)
+        .into_iter()
+        .find(|(entry, _)| entry.first() == Some(&kind))
+        .unwrap()
+}
+
 #[test]
 fn a_corrupt_saved_index_is_ignored_and_rebuilt() {
-    // A byte of a bucket flipped.
+    // A byte of a bucket's match part flipped.
+    survives(|conn, directory| {
+        let (entry, mut blob) = first_row(conn, directory, b'm');
+        blob[3] ^= 1;
+        set_row(conn, directory, &entry, &blob);
+    });
+    // A byte of a bucket's full part flipped (the first row is one).
     survives(|conn, directory| {
         let (entry, mut blob) = rows(conn, directory).remove(0);
         let last = blob.len() - 1;
@@ -407,7 +443,16 @@ fn a_corrupt_saved_index_is_ignored_and_rebuilt() {
     survives(|conn, directory| {
         set_row(conn, directory, b"h", &[1, 2, 3]);
     });
-    // A bucket gone.
+    // A bucket's match part gone.
+    survives(|conn, directory| {
+        let (entry, _) = first_row(conn, directory, b'm');
+        conn.execute(
+            "DELETE FROM directory_index WHERE doc_id = ?1 AND entry = ?2",
+            rusqlite::params![directory.as_bytes(), entry],
+        )
+        .unwrap();
+    });
+    // A bucket's full part gone.
     survives(|conn, directory| {
         let (entry, _) = rows(conn, directory).remove(0);
         conn.execute(
@@ -424,7 +469,14 @@ fn a_corrupt_saved_index_is_ignored_and_rebuilt() {
         )
         .unwrap();
     });
-    // Two buckets' blobs swapped (each sealed for its own entry).
+    // A match part and a full part swapped.
+    survives(|conn, directory| {
+        let (m, m_blob) = first_row(conn, directory, b'm');
+        let (f, f_blob) = first_row(conn, directory, b'f');
+        set_row(conn, directory, &m, &f_blob);
+        set_row(conn, directory, &f, &m_blob);
+    });
+    // Two buckets' full parts swapped (each sealed for its own entry).
     survives(|conn, directory| {
         let all = rows(conn, directory);
         set_row(conn, directory, &all[0].0, &all[1].1);
@@ -434,11 +486,17 @@ fn a_corrupt_saved_index_is_ignored_and_rebuilt() {
 
 #[test]
 fn rows_from_different_saves_are_not_mixed() {
+    // A bucket's match part, then its full part, from an older save.
+    mixed(b'm');
+    mixed(b'f');
+}
+
+fn mixed(part: u8) {
     let dir = tempfile::tempdir().unwrap();
     let chain = Chain::new();
     let (a, _b, directory) = shared(&dir, &chain);
     let resources = a.directory(&directory).unwrap().resources;
-    let bucket = [b'b', resources[2].id.uuid_bytes()[0] >> 2];
+    let bucket = [part, resources[2].id.uuid_bytes()[0] >> 2];
     let old = {
         let inner = a.lock();
         rows(&inner.conn, &directory)
@@ -461,4 +519,135 @@ fn rows_from_different_saves_are_not_mixed() {
     let a = open(&dir, "a.db");
     a.set_trusted_organisations(chain.trust());
     rebuilt_and_left_alone(&a, &directory, &now);
+}
+
+#[test]
+fn a_query_after_reopening_reads_only_the_full_parts_of_its_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let query = ResourceQuery {
+        limit: Some(2),
+        ..ResourceQuery::default()
+    };
+    let (directory, before, fresh) = {
+        let a = open(&dir, "a.db");
+        a.set_trusted_organisations(chain.trust());
+        let directory = generate::directory(&a, 7, 200).unwrap();
+        let first = a.directory(&directory).unwrap().resources[0].id.clone();
+        chain.endorse(&a, &directory, &first);
+        let matches = a.query_resources(&directory, &query, Utc::now()).unwrap();
+        check(&a, &directory);
+        let inner = a.lock();
+        let loaded = &inner.docs[&directory];
+        let fresh = DirectoryIndex::build(&loaded.doc, directory, None);
+        let found = fresh.query(&query, &inner.trusted, Utc::now());
+        (directory, matches, fresh.matches(found.0))
+    };
+    assert_eq!(before, fresh);
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    let after = a.query_resources(&directory, &query, Utc::now()).unwrap();
+    assert_eq!(after, fresh, "the matches, in full, as a fresh build's");
+    {
+        let inner = a.lock();
+        assert!(!inner.docs.contains_key(&directory), "not loaded");
+        let index = &inner.unloaded_indexes[&directory];
+        let buckets: std::collections::BTreeSet<u8> = index
+            .rows()
+            .map(|(e, _)| e.id.uuid_bytes()[0] >> 2)
+            .collect();
+        assert!(buckets.len() > 50, "spread over the buckets");
+        assert_eq!(index.unread(), 198, "only the matches read in full");
+    }
+    // Reading the directory whole reads the rest.
+    let listed = a.directory(&directory).unwrap();
+    let inner = a.lock();
+    assert_eq!(inner.unloaded_indexes[&directory].unread(), 0);
+    assert_eq!(listed.resources.len(), 200);
+}
+
+#[test]
+fn a_corrupt_full_part_is_found_when_first_needed() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (directory, before, target) = {
+        let (a, _b, directory) = shared(&dir, &chain);
+        let target = a.directory(&directory).unwrap().resources[3].clone();
+        (directory, seen(&a, &directory), target)
+    };
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("a.db")).unwrap();
+        let entry = [b'f', target.id.uuid_bytes()[0] >> 2];
+        let (_, mut blob) = rows(&conn, &directory)
+            .into_iter()
+            .find(|(e, _)| e == &entry)
+            .unwrap();
+        // A byte of the target's sealed bytes, wherever it is in the row.
+        let mut at = 4;
+        loop {
+            let len = u32::from_be_bytes(blob[at + 16..at + 20].try_into().unwrap()) as usize;
+            if blob[at..at + 16] == target.id.uuid_bytes() {
+                blob[at + 20 + len / 2] ^= 0x40;
+                break;
+            }
+            at += 20 + len;
+        }
+        set_row(&conn, &directory, &entry, &blob);
+    }
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    // What matching reads is intact: answered without the full part.
+    assert_eq!(
+        a.resource_content_hash(&directory, &target.id).unwrap(),
+        content_hash(&target.details)
+    );
+    assert!(!a.lock().docs.contains_key(&directory), "not loaded");
+    // Reading the resource in full finds the damage and builds the index
+    // from the document.
+    assert_eq!(a.resource(&directory, &target.id).unwrap(), target);
+    {
+        let inner = a.lock();
+        let index = inner.docs[&directory].directory_index.as_ref().unwrap();
+        assert!(index.unsaved.held, "the damaged copy left alone");
+        assert_eq!(index.unread(), 0);
+    }
+    rebuilt_and_left_alone(&a, &directory, &before);
+}
+
+#[test]
+fn a_stale_saved_index_read_back_in_parts_is_patched_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::new();
+    let (directory, b, resources) = {
+        let (a, b, directory) = shared(&dir, &chain);
+        let resources = a.directory(&directory).unwrap().resources;
+        (directory, b, resources)
+    };
+    // On B: one resource renamed (it moves), one removed, one added; A
+    // has none of it yet (three of eight: patched, not rebuilt).
+    let mut renamed = resources[1].details.clone();
+    renamed.name = "Zebra Crossing Helpline".into();
+    b.update_resource(&directory, &resources[1].id, &renamed)
+        .unwrap();
+    b.remove_resource(&directory, &resources[5].id).unwrap();
+    b.add_resource(&directory, &resource("Aardvark Line", 9))
+        .unwrap();
+    let a = open(&dir, "a.db");
+    a.set_trusted_organisations(chain.trust());
+    a.import(&b.export(&directory).unwrap()).unwrap();
+    // The first read patches the saved copy, its full parts still unread
+    // except those of the buckets it writes again.
+    assert_eq!(
+        a.resource_content_hash(&directory, &resources[1].id)
+            .unwrap(),
+        content_hash(&renamed)
+    );
+    {
+        let inner = a.lock();
+        let index = inner.docs[&directory].directory_index.as_ref().unwrap();
+        assert_eq!(index.patched, 1);
+        assert!(index.unsaved.is_empty(), "saved");
+    }
+    assert_eq!(check(&a, &directory), 1);
+    assert_eq!(seen(&a, &directory), seen(&b, &directory));
 }

@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 use automerge::transaction::Transaction;
 
 use super::{
-    Store, check_kind,
-    directory_index::{DirectoryIndex, Touched},
-    saved_index::{Damaged, Wanted},
+    Inner, Store, check_kind,
+    directory_index::{DirectoryIndex, Need, Touched},
+    saved_index::{Damaged, Wanted, fill},
 };
 use crate::{
     DocumentId, DocumentKind, Error, ItemId, ResourceEndorsements, ResourceMatch, ResourceQuery,
@@ -36,21 +36,75 @@ impl Store {
         self.lock().trusted.clone()
     }
 
-    /// Runs `f` on the directory's index and the trusted organisations.
-    /// The index comes from memory if it is current; else, for a directory
-    /// not loaded, from its saved copy if that is current, without loading
-    /// the document (`saved_index.rs`); else the document is loaded and the
-    /// index in memory, or the saved one, is brought up to date from the
-    /// changes since (`directory_index.rs`), or built if there is neither.
-    /// Whatever changed is then saved.
+    /// Runs `f` on the directory's index and the trusted organisations,
+    /// for a caller that reads no resource in full (entries, content
+    /// hashes, statements); see [`Self::with_directory_needing`].
     pub(super) fn with_directory<R>(
         &self,
         id: &DocumentId,
         f: impl FnOnce(&DirectoryIndex, &TrustedOrganisations) -> R,
     ) -> Result<R, Error> {
+        self.with_directory_needing(
+            id,
+            |_, _| ((), Need::Nothing),
+            |index, trusted, ()| f(index, trusted),
+        )
+    }
+
+    /// Runs `plan` on the directory's index and the trusted organisations,
+    /// then `f` on its answer once the resources in full that `plan` says
+    /// it needs are read (`saved_index.rs` reads them lazily, a group at a
+    /// time). The index comes from memory if it is current; else, for a
+    /// directory not loaded, from its saved copy if that is current,
+    /// without loading the document (`saved_index.rs`); else the document
+    /// is loaded and the index in memory, or the saved one, is brought up
+    /// to date from the changes since (`directory_index.rs`), or built if
+    /// there is neither. Whatever changed is then saved. If what `plan`
+    /// needs cannot be read from the saved copy, the index is built from
+    /// the document and `plan` runs again on it.
+    pub(super) fn with_directory_needing<P, R>(
+        &self,
+        id: &DocumentId,
+        plan: impl Fn(&DirectoryIndex, &TrustedOrganisations) -> (P, Need),
+        f: impl FnOnce(&DirectoryIndex, &TrustedOrganisations, P) -> R,
+    ) -> Result<R, Error> {
         let mut locked = self.lock();
         let trusted = locked.trusted.clone();
         let inner = &mut *locked;
+        self.current_index(inner, id)?;
+        {
+            let Inner {
+                conn,
+                sealer,
+                docs,
+                unloaded_indexes,
+                ..
+            } = &mut *inner;
+            let index = match docs.get_mut(id) {
+                Some(loaded) => loaded.directory_index.as_mut(),
+                None => unloaded_indexes.get_mut(id),
+            }
+            .ok_or_else(|| Error::not_found("document", id))?;
+            let (planned, need) = plan(index, &trusted);
+            if fill(conn, sealer, id, index, &need).is_ok() {
+                return Ok(f(index, &trusted, planned));
+            }
+        }
+        // A full part of the saved copy is damaged (reported): build the
+        // index from the document, and leave the saved copy alone.
+        inner.unloaded_indexes.remove(id);
+        let loaded = inner.load(id, self.device_id)?;
+        let mut index = DirectoryIndex::build(&loaded.doc, *id, None);
+        index.unsaved.hold();
+        let index = loaded.directory_index.insert(index);
+        let (planned, _) = plan(index, &trusted);
+        Ok(f(index, &trusted, planned))
+    }
+
+    /// Makes sure the directory's index is current, in memory: beside the
+    /// loaded document, or in `unloaded_indexes` if a current saved copy
+    /// was read without loading it.
+    fn current_index(&self, inner: &mut Inner, id: &DocumentId) -> Result<(), Error> {
         let mut damaged = false;
         if !inner.docs.contains_key(id) {
             if !inner.unloaded_indexes.contains_key(id) {
@@ -63,8 +117,8 @@ impl Store {
                     Err(Damaged) => damaged = true,
                 }
             }
-            if let Some(index) = inner.unloaded_indexes.get(id) {
-                return Ok(f(index, &trusted));
+            if inner.unloaded_indexes.contains_key(id) {
+                return Ok(());
             }
         }
         let in_memory = inner
@@ -98,9 +152,8 @@ impl Store {
             .docs
             .get_mut(id)
             .ok_or_else(|| Error::not_found("document", id))?;
-        let index = loaded.directory_index.insert(index);
-        saved?;
-        Ok(f(index, &trusted))
+        loaded.directory_index = Some(index);
+        saved
     }
 
     /// Runs `edit` on a directory as one change, then brings the
@@ -234,7 +287,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<ResourceMatch>, Error> {
         query.validate()?;
-        self.with_directory(directory, |index, trusted| index.query(query, trusted, now))
+        self.with_directory_needing(
+            directory,
+            |index, trusted| index.query(query, trusted, now),
+            |index, _, hits| index.matches(hits),
+        )
     }
 
     /// Signposts a resource from a directory this device holds, with its
@@ -254,33 +311,37 @@ impl Store {
     ) -> Result<ItemId, Error> {
         super::care_plan::check_signpost(signposted_by, reason, date)?;
         let evidence = self
-            .with_directory(directory, |index, _| {
-                let snapshot = index.resource(resource)?.details.clone();
-                let hash = index.content_hash(resource)?;
-                let mut current: Vec<&Endorsement> = index
-                    .stored(resource)
-                    .iter()
-                    .filter_map(|s| s.decoded.as_ref().ok())
-                    .filter(|e| {
-                        e.content_hash == hash
-                            && e.directory == *directory
-                            && index
-                                .revocations(&e.id())
-                                .iter()
-                                .all(|r| !crate::endorse::statements::may_revoke(&r.revoker, e))
+            .with_directory_needing(
+                directory,
+                |index, _| ((), index.need_resource(resource)),
+                |index, _, ()| {
+                    let snapshot = index.resource(resource)?.details.clone();
+                    let hash = index.content_hash(resource)?;
+                    let mut current: Vec<&Endorsement> = index
+                        .stored(resource)
+                        .iter()
+                        .filter_map(|s| s.decoded.as_ref().ok())
+                        .filter(|e| {
+                            e.content_hash == hash
+                                && e.directory == *directory
+                                && index
+                                    .revocations(&e.id())
+                                    .iter()
+                                    .all(|r| !crate::endorse::statements::may_revoke(&r.revoker, e))
+                        })
+                        .collect();
+                    current.sort_by_key(|e| std::cmp::Reverse(e.issued_at));
+                    Some(SignpostEvidence {
+                        snapshot,
+                        content_hash: hash,
+                        endorsements: current
+                            .into_iter()
+                            .take(MAX_EVIDENCE_ENDORSEMENTS)
+                            .map(Endorsement::encode)
+                            .collect(),
                     })
-                    .collect();
-                current.sort_by_key(|e| std::cmp::Reverse(e.issued_at));
-                Some(SignpostEvidence {
-                    snapshot,
-                    content_hash: hash,
-                    endorsements: current
-                        .into_iter()
-                        .take(MAX_EVIDENCE_ENDORSEMENTS)
-                        .map(Endorsement::encode)
-                        .collect(),
-                })
-            })?
+                },
+            )?
             .ok_or_else(|| Error::not_found("resource", resource))?;
         let reference = ResourceRef {
             directory: *directory,

@@ -9,19 +9,34 @@
 //!
 //! | entry | holds |
 //! | --- | --- |
-//! | `h` | the header: format version; the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of other rows and a digest of their authentication tags |
-//! | `b` ‖ n, n < 64 | bucket n: the resources whose id's first byte, shifted right by two bits, is n, each with its content hash, and the endorsements filed under those ids, each with the verdict of its checks |
+//! | `h` | the header: format version; the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of `m` and `v` rows and a digest of their authentication tags |
+//! | `m` ‖ n, n < 64 | bucket n's match part: for each resource whose id's first byte, shifted right by two bits, is n, its index entry (id, content hash, name, the name, description and regions in lower case, THRIVE groupings, audience, ages, kind, cost, status) and the authentication tag of its full part; and the endorsements filed under those ids, each with the verdict of its checks |
+//! | `f` ‖ n | bucket n's full part: those resources in full, in the same order, each sealed on its own |
 //! | `v` | every revocation whose signature verified |
 //!
 //! Each blob is sealed with the store key (`crypto.rs`), its associated
-//! data naming the document and the entry. The plain bytes use the
+//! data naming the document and the entry; an `f` row is not sealed as a
+//! whole, but each resource in it, its associated data naming the
+//! document, the entry and the resource. The plain bytes use the
 //! statements' primitive encodings (`endorse/encoding.rs`: big-endian
 //! integers, `u32`-length-prefixed strings, tagged options); statements are
 //! kept as their own encoded bytes. Buckets keep a write small: after a
-//! local edit of one resource, a bucket of about 30 resources (20 KB for
-//! the benchmark's directory) and the header are written, not the whole
-//! index (1.3 MB for 2,000 resources and 400 endorsements, about five
-//! times the directory's compressed Automerge `save()`).
+//! local edit of one resource, a bucket of about 30 resources (its two
+//! rows) and the header are written, not the whole index.
+//!
+//! A bucket is split in two rows so that opening opens and decodes only
+//! what matching and ranking need: the `m` rows are read, opened and
+//! decoded at once; a resource in full only when a caller needs it (a
+//! query's matches, one resource, the whole directory; or its bucket is
+//! about to be written again), and kept in memory after ([`Need`]). Its
+//! `f` row is then read (and kept until each of its resources has been
+//! needed), and only the resources needed are opened and decoded: a
+//! query that matches 300 of 2,000 resources opens 300 of them, although
+//! they are spread over every bucket. Each resource in full is bound to
+//! its entry by the tag the entry records, and the `m` rows to the header
+//! by its digest, so a resource from another save is found out when it is
+//! read. Sealing each resource costs 40 bytes (nonce and tag) and the
+//! entry's copy of the tag 16.
 //!
 //! ## When it is read
 //!
@@ -30,7 +45,8 @@
 //! change of a document stamps it with the next clock value, in the same
 //! transaction, and the clock only grows), the document has not changed
 //! since the index was saved: the other rows are decoded and the Automerge
-//! document is not loaded at all. Otherwise, and whenever the document is
+//! document is not loaded at all (the `f` rows are read later, when
+//! needed; see above). Otherwise, and whenever the document is
 //! loaded with no index in memory (after a sync, say), the saved index is
 //! read whatever its clock and brought up to date from the changes made
 //! since its heads ([`DirectoryIndex::update`]), which costs in proportion
@@ -66,7 +82,9 @@
 //! Without the key nobody can make or alter a row (the seal is an AEAD),
 //! and the associated data ties each row to its document and entry. The
 //! header seals a digest of every other row's authentication tag, so rows
-//! from different saves cannot be mixed either: the rows are read only as
+//! from different saves cannot be mixed either (each entry in an `m` row
+//! records the tag of its resource in full in turn): the rows are read
+//! only as
 //! the set this device wrote together, as it wrote them. This is the trust
 //! the safety-plan view already relies on (`views`), and a device that
 //! holds the key could as well have changed the document itself. Whether
@@ -79,7 +97,12 @@
 //! a digest that does not match, rows without a header, a format this
 //! build does not know) is ignored with a warning that names no personal
 //! data, and the index is built from the document: never an error to the
-//! caller. The damaged rows are left as they are until the directory
+//! caller. A header of another format (the single-row buckets of format
+//! 1, say) is not damage: it is ignored quietly and the index saved afresh
+//! over it. A resource in full that is missing, does not carry the tag its
+//! entry recorded, or does not open or decode is found when it is first
+//! needed: the index read back is dropped then and built from the
+//! document, and the call answered from that. The damaged rows are left as they are until the directory
 //! next changes (the change writes to the file anyway; the next read then
 //! saves the whole index afresh): a read never writes to a file found
 //! damaged, which may hold the only copy of someone's work (DESIGN.md). A
@@ -95,10 +118,11 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Durability, Inner, aad,
-    directory_index::{DirectoryIndex, StoredEndorsement, Unsaved},
+    directory_index::{DirectoryIndex, Entry, Need, Slot, StoredEndorsement, Unsaved},
 };
 use crate::{
     DocumentId, Error, ItemId, Resource, ResourceDetails,
+    crypto::Sealer,
     endorse::{
         ContentHash, Endorsement, EndorsementId, Revocation, StatementError,
         encoding::{Reader, Writer},
@@ -107,18 +131,19 @@ use crate::{
 };
 
 /// The version of the layout above; a saved index of any other is ignored.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 /// How many buckets the resources are spread over.
 const BUCKETS: u8 = 64;
 const HEADER: &[u8] = b"h";
 const REVOCATIONS: &[u8] = b"v";
 /// The length of a sealed blob's authentication tag (its last bytes).
-const TAG_LEN: usize = 16;
+pub(super) const TAG_LEN: usize = 16;
 /// The domain prefix of the rows' digest.
-const DIGEST_CONTEXT: &[u8] = b"lynchpin/directory-index-rows/v1";
+const DIGEST_CONTEXT: &[u8] = b"lynchpin/directory-index-rows/v2";
 
-/// The rows of a directory's saved index other than the header, by entry,
-/// each with its authentication tag: what the header's digest covers.
+/// The rows of a directory's saved index other than the header and the
+/// `f` rows, by entry, each with its authentication tag: what the header's
+/// digest covers.
 #[derive(Debug, Default)]
 pub(crate) struct SavedRows(BTreeMap<Vec<u8>, [u8; TAG_LEN]>);
 
@@ -163,17 +188,34 @@ struct Header {
     digest: [u8; 32],
 }
 
-fn bucket_of(id: &ItemId) -> u8 {
-    id.uuid_bytes()[0] >> 2
+/// The bucket a resource's rows are in.
+pub(super) fn bucket_of(id: &ItemId) -> u8 {
+    bucket_of_uuid(&id.uuid_bytes())
 }
 
-fn bucket_entry(bucket: u8) -> Vec<u8> {
-    vec![b'b', bucket]
+/// The bucket of the resource with these id bytes.
+pub(super) fn bucket_of_uuid(uuid: &[u8; 16]) -> u8 {
+    uuid[0] >> 2
+}
+
+fn match_entry(bucket: u8) -> Vec<u8> {
+    vec![b'm', bucket]
+}
+
+fn full_entry(bucket: u8) -> Vec<u8> {
+    vec![b'f', bucket]
 }
 
 fn row_aad(id: &DocumentId, entry: &[u8]) -> Vec<u8> {
     let mut aad = aad("directory-index", id, None);
     aad.extend_from_slice(entry);
+    aad
+}
+
+/// A resource in full in the `f` row of `bucket`.
+fn item_aad(id: &DocumentId, bucket: u8, resource: &[u8; 16]) -> Vec<u8> {
+    let mut aad = row_aad(id, &full_entry(bucket));
+    aad.extend_from_slice(resource);
     aad
 }
 
@@ -256,17 +298,27 @@ impl Inner {
                 };
             }
         };
-        let header = decode_header(&self.open_row(id, HEADER, &sealed)?)?;
+        let header = match decode_header(&self.open_row(id, HEADER, &sealed)?) {
+            // Saved by a build with another layout: not damage, just not
+            // this build's to read; the index is built and saved afresh.
+            Err(Unusable::Format) => {
+                tracing::debug!(directory = %id, "saved directory index of another format ignored");
+                return Ok(None);
+            }
+            header => header?,
+        };
         if wanted == Wanted::Current && header.clock != clock {
             return Ok(None);
         }
         let mut saved = SavedRows::default();
-        let mut buckets: Vec<Vec<(Resource, ContentHash)>> = Vec::new();
+        let mut buckets: Vec<Vec<(Entry, [u8; TAG_LEN])>> = Vec::new();
         buckets.resize_with(usize::from(BUCKETS), Vec::new);
         let mut endorsements = HashMap::new();
         let mut revocations: HashMap<EndorsementId, Vec<Revocation>> = HashMap::new();
+        // The rows after the header in the entries' order: the `m` and `v`
+        // rows, not the `f` rows (b'f' < b'h' < b'm' < b'v').
         let mut stmt = self.conn.prepare_cached(
-            "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry <> ?2",
+            "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry > ?2",
         )?;
         let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
         while let Some(row) = rows.next()? {
@@ -274,11 +326,11 @@ impl Inner {
             let sealed: Vec<u8> = row.get(1)?;
             let plain = self.open_row(id, &entry, &sealed)?;
             match entry.as_slice() {
-                [b'b', bucket] if *bucket < BUCKETS => {
-                    let resources = buckets
+                [b'm', bucket] if *bucket < BUCKETS => {
+                    let entries = buckets
                         .get_mut(usize::from(*bucket))
                         .ok_or(Unusable::Format)?;
-                    decode_bucket(&plain, resources, &mut endorsements)?;
+                    decode_match(&plain, entries, &mut endorsements)?;
                 }
                 REVOCATIONS => {
                     for r in decode_revocations(&plain)? {
@@ -294,12 +346,12 @@ impl Inner {
         {
             return Err(Unusable::Digest);
         }
-        let resources = in_order(buckets, &header.order)?;
+        let entries = in_order(buckets, &header.order)?;
         Ok(Some(DirectoryIndex::from_saved(
             *id,
             header.heads,
             header.organisation,
-            resources,
+            entries,
             endorsements,
             revocations,
             saved,
@@ -307,9 +359,20 @@ impl Inner {
     }
 
     fn open_row(&self, id: &DocumentId, entry: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Unusable> {
-        self.sealer
-            .open(&row_aad(id, entry), sealed)
-            .map_err(|_| Unusable::Unsealable)
+        open_row(&self.sealer, id, entry, sealed)
+    }
+
+    /// Reads the `f` rows of the buckets `index` still lacks that `need`
+    /// touches (see the module docs); [`Damaged`] if one cannot be read,
+    /// which is reported here.
+    #[cfg(test)]
+    pub(super) fn fill_index(
+        &self,
+        id: &DocumentId,
+        index: &mut DirectoryIndex,
+        need: &Need,
+    ) -> Result<(), Damaged> {
+        fill(&self.conn, &self.sealer, id, index, need)
     }
 
     /// After a merge (a sync, an import) stored new changes of a document:
@@ -347,6 +410,18 @@ impl Inner {
         if index.unsaved.is_empty() || index.unsaved.held {
             return Ok(());
         }
+        // The buckets to write again need their resources in full.
+        let need = if index.unsaved.all {
+            Need::All
+        } else {
+            Need::Buckets(index.unsaved.resources.iter().map(bucket_of).collect())
+        };
+        if fill(&self.conn, &self.sealer, id, index, &need).is_err() {
+            // Reported; the next read that needs those rows builds the
+            // index from the document.
+            index.unsaved.hold();
+            return Ok(());
+        }
         let full = self.durability == Durability::Full;
         if full {
             self.conn.execute_batch("PRAGMA synchronous = NORMAL")?;
@@ -381,20 +456,22 @@ impl Inner {
         } else {
             unsaved.resources.iter().map(bucket_of).collect()
         };
-        // Each changed row's new plain bytes; `None` deletes it.
-        let mut plain: Vec<(Vec<u8>, Option<Vec<u8>>)> = encode_buckets(index, &buckets)
-            .into_iter()
-            .map(|(bucket, bytes)| (bucket_entry(bucket), bytes))
-            .collect();
-        if unsaved.all || unsaved.revocations {
-            plain.push((REVOCATIONS.to_vec(), encode_revocations(index)));
-        }
         let mut saved = SavedRows(if unsaved.all {
             BTreeMap::new()
         } else {
             index.saved.0.clone()
         });
-        let mut sealed = Vec::with_capacity(plain.len());
+        // Each changed row's new plain bytes; `None` deletes it. The `f`
+        // rows are sealed resource by resource as they are encoded.
+        let mut plain: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        let mut sealed = Vec::with_capacity(2 * buckets.len() + 1);
+        for (bucket, (full, matching)) in encode_buckets(&self.sealer, id, index, &buckets)? {
+            sealed.push((full_entry(bucket), full));
+            plain.push((match_entry(bucket), matching));
+        }
+        if unsaved.all || unsaved.revocations {
+            plain.push((REVOCATIONS.to_vec(), encode_revocations(index)));
+        }
         for (entry, bytes) in plain {
             match bytes {
                 Some(bytes) => {
@@ -416,10 +493,7 @@ impl Inner {
             clock,
             heads: index.heads().to_vec(),
             organisation: index.organisation().to_owned(),
-            order: index
-                .resources_with_hashes()
-                .map(|(r, _)| bucket_of(&r.id))
-                .collect(),
+            order: index.rows().map(|(e, _)| e.bucket()).collect(),
             rows: u32::try_from(saved.0.len()).unwrap_or(u32::MAX),
             digest: saved.digest(),
         });
@@ -493,12 +567,12 @@ fn decode_header(bytes: &[u8]) -> Result<Header, Unusable> {
     Ok(header)
 }
 
-/// The buckets' resources in the directory's order (see [`Header`]),
+/// The buckets' entries in the directory's order (see [`Header`]),
 /// which is checked.
 fn in_order(
-    buckets: Vec<Vec<(Resource, ContentHash)>>,
+    buckets: Vec<Vec<(Entry, [u8; TAG_LEN])>>,
     order: &[u8],
-) -> Result<Vec<(Resource, ContentHash)>, Unusable> {
+) -> Result<Vec<(Entry, [u8; TAG_LEN])>, Unusable> {
     let mut buckets: Vec<_> = buckets.into_iter().map(Vec::into_iter).collect();
     let mut out = Vec::with_capacity(order.len());
     for &bucket in order {
@@ -508,22 +582,164 @@ fn in_order(
             .ok_or(Unusable::Undecodable)?;
         out.push(next);
     }
-    let sorted =
-        out.is_sorted_by(|(a, _), (b, _)| (&a.details.name, &a.id) < (&b.details.name, &b.id));
+    let sorted = out.is_sorted_by(|(a, _), (b, _)| (a.name(), &a.id) < (b.name(), &b.id));
     if !sorted || buckets.iter_mut().any(|b| b.next().is_some()) {
         return Err(Unusable::Undecodable);
     }
     Ok(out)
 }
 
-/// The plain bytes of each bucket in `buckets`; `None` for one that holds
-/// nothing now.
-fn encode_buckets(index: &DirectoryIndex, buckets: &BTreeSet<u8>) -> BTreeMap<u8, Option<Vec<u8>>> {
-    let mut resources: BTreeMap<u8, Vec<(&Resource, ContentHash)>> = BTreeMap::new();
-    for (resource, hash) in index.resources_with_hashes() {
-        let bucket = bucket_of(&resource.id);
+fn open_row(
+    sealer: &Sealer,
+    id: &DocumentId,
+    entry: &[u8],
+    sealed: &[u8],
+) -> Result<Vec<u8>, Unusable> {
+    sealer
+        .open(&row_aad(id, entry), sealed)
+        .map_err(|_| Unusable::Unsealable)
+}
+
+/// See [`Inner::fill_index`]; a free function so that it can borrow the
+/// connection beside an index held in the same [`Inner`].
+pub(super) fn fill(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    id: &DocumentId,
+    index: &mut DirectoryIndex,
+    need: &Need,
+) -> Result<(), Damaged> {
+    let missing = index.missing(need);
+    if missing.len() > usize::from(BUCKETS / 2)
+        && let Err(reason) = read_full_rows(conn, id, index)
+    {
+        tracing::warn!(directory = %id, ?reason, "saved directory index unreadable");
+        return Err(Damaged);
+    }
+    for (bucket, positions) in missing {
+        if let Err(reason) = fill_bucket(conn, sealer, id, index, bucket, &positions) {
+            tracing::warn!(
+                directory = %id,
+                ?reason,
+                "saved directory index unreadable; the index is built from the document"
+            );
+            return Err(Damaged);
+        }
+    }
+    Ok(())
+}
+
+/// Reads every `f` row not read yet in one statement, when most are
+/// needed (a query that matches much of the directory, the directory read
+/// whole): cheaper than a statement per row.
+fn read_full_rows(
+    conn: &rusqlite::Connection,
+    id: &DocumentId,
+    index: &mut DirectoryIndex,
+) -> Result<(), Unusable> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry < ?2",
+    )?;
+    let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
+    while let Some(row) = rows.next()? {
+        let entry: Vec<u8> = row.get(0)?;
+        if let [b'f', bucket] = entry.as_slice() {
+            index
+                .full_rows
+                .entry(*bucket)
+                .or_insert(row.get::<_, Vec<u8>>(1)?);
+        }
+    }
+    Ok(())
+}
+
+/// Opens and decodes the resources at `positions`, all in `bucket` and
+/// still sealed, from the bucket's `f` row (read unless kept from before).
+fn fill_bucket(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    id: &DocumentId,
+    index: &mut DirectoryIndex,
+    bucket: u8,
+    positions: &[usize],
+) -> Result<(), Unusable> {
+    let row = match index.full_rows.remove(&bucket) {
+        Some(row) => row,
+        None => conn
+            .prepare_cached("SELECT blob FROM directory_index WHERE doc_id = ?1 AND entry = ?2")?
+            .query_row(params![id.as_bytes(), full_entry(bucket)], |row| row.get(0))
+            .optional()?
+            .ok_or(Unusable::Digest)?,
+    };
+    // Where each resource's sealed bytes are in the row (a few dozen).
+    let mut items: Vec<([u8; 16], &[u8])> = Vec::new();
+    let mut r = Reader(&row);
+    for _ in 0..r.u32()? {
+        let resource: [u8; 16] = r.array()?;
+        let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+        items.push((resource, r.take(len)?));
+    }
+    if !r.is_empty() {
+        return Err(Unusable::Undecodable);
+    }
+    for &i in positions {
+        let (Some(entry), Some(Slot::Saved(tag))) = (index.entries.get(i), index.resources.get(i))
+        else {
+            continue;
+        };
+        let uuid = entry.uuid;
+        let sealed = items
+            .iter()
+            .find(|(resource, _)| *resource == uuid)
+            .map(|(_, sealed)| *sealed)
+            .ok_or(Unusable::Digest)?;
+        if sealed.last_chunk::<TAG_LEN>() != Some(tag) {
+            return Err(Unusable::Digest);
+        }
+        let plain = sealer
+            .open(&item_aad(id, bucket, &uuid), sealed)
+            .map_err(|_| Unusable::Unsealable)?;
+        let mut r = Reader(&plain);
+        let details = decode_rest(&mut r, entry)?;
+        if !r.is_empty() {
+            return Err(Unusable::Undecodable);
+        }
+        let resource = Resource {
+            id: entry.id.clone(),
+            details,
+        };
+        if let Some(slot) = index.resources.get_mut(i) {
+            *slot = Slot::Full(std::sync::Arc::new(resource));
+        }
+    }
+    // Kept while a resource of the bucket is still sealed.
+    let unread = index
+        .entries
+        .iter()
+        .zip(&index.resources)
+        .any(|(e, s)| matches!(s, Slot::Saved(_)) && e.bucket() == bucket);
+    if unread {
+        index.full_rows.insert(bucket, row);
+    }
+    Ok(())
+}
+
+/// The bytes of each bucket in `buckets`: its `f` row, its resources
+/// sealed one by one, `None` if it holds no resource now; and its `m` row,
+/// plain, `None` if it holds nothing now. Every resource of those buckets
+/// must be in memory ([`fill`]).
+#[allow(clippy::type_complexity)]
+fn encode_buckets(
+    sealer: &Sealer,
+    id: &DocumentId,
+    index: &DirectoryIndex,
+    buckets: &BTreeSet<u8>,
+) -> Result<BTreeMap<u8, (Option<Vec<u8>>, Option<Vec<u8>>)>, Error> {
+    let mut resources: BTreeMap<u8, Vec<(&Entry, Option<&Resource>)>> = BTreeMap::new();
+    for (entry, resource) in index.rows() {
+        let bucket = entry.bucket();
         if buckets.contains(&bucket) {
-            resources.entry(bucket).or_default().push((resource, hash));
+            resources.entry(bucket).or_default().push((entry, resource));
         }
     }
     let mut filed: BTreeMap<u8, Vec<(&ItemId, &[StoredEndorsement])>> = BTreeMap::new();
@@ -533,62 +749,71 @@ fn encode_buckets(index: &DirectoryIndex, buckets: &BTreeSet<u8>) -> BTreeMap<u8
             filed.entry(bucket).or_default().push((resource, list));
         }
     }
-    buckets
-        .iter()
-        .map(|&bucket| {
-            let resources = resources.remove(&bucket).unwrap_or_default();
-            let mut filed = filed.remove(&bucket).unwrap_or_default();
-            if resources.is_empty() && filed.is_empty() {
-                return (bucket, None);
-            }
-            filed.sort_by_key(|(id, _)| *id);
-            let mut w = Writer(Vec::with_capacity(512 * resources.len()));
-            w.len(resources.len());
-            for (resource, hash) in resources {
-                w.bytes(&resource.id.uuid_bytes());
-                w.bytes(&hash.0);
-                encode_details(&mut w, &resource.details);
-            }
-            w.len(filed.len());
-            for (resource, list) in filed {
-                w.bytes(&resource.uuid_bytes());
-                w.len(list.len());
-                for stored in list {
-                    w.bytes(&stored.id.0);
-                    match &stored.decoded {
-                        Ok(e) => {
-                            w.u8(0);
-                            let bytes = e.encode();
-                            w.len(bytes.len());
-                            w.bytes(&bytes);
-                        }
-                        Err(StatementError::Malformed) => w.u8(1),
-                        Err(StatementError::TooLong) => w.u8(2),
-                        Err(StatementError::BadSignature) => w.u8(3),
+    let mut out = BTreeMap::new();
+    for &bucket in buckets {
+        let resources = resources.remove(&bucket).unwrap_or_default();
+        let mut filed = filed.remove(&bucket).unwrap_or_default();
+        if resources.is_empty() && filed.is_empty() {
+            out.insert(bucket, (None, None));
+            continue;
+        }
+        filed.sort_by_key(|(id, _)| *id);
+        let mut full = Writer(Vec::with_capacity(600 * resources.len()));
+        full.len(resources.len());
+        let mut w = Writer(Vec::with_capacity(200 * resources.len()));
+        w.len(resources.len());
+        for (entry, resource) in &resources {
+            let resource = resource.ok_or_else(|| Error::not_found("resource", &entry.id))?;
+            let uuid = entry.uuid;
+            let mut plain = Writer(Vec::with_capacity(512));
+            encode_rest(&mut plain, &resource.details);
+            let sealed = sealer.seal(&item_aad(id, bucket, &uuid), &plain.0)?;
+            let tag = sealed
+                .last_chunk::<TAG_LEN>()
+                .copied()
+                .unwrap_or([0; TAG_LEN]);
+            full.bytes(&uuid);
+            full.len(sealed.len());
+            full.bytes(&sealed);
+            encode_entry(&mut w, entry);
+            w.bytes(&tag);
+        }
+        w.len(filed.len());
+        for (resource, list) in filed {
+            w.bytes(&resource.uuid_bytes());
+            w.len(list.len());
+            for stored in list {
+                w.bytes(&stored.id.0);
+                match &stored.decoded {
+                    Ok(e) => {
+                        w.u8(0);
+                        let bytes = e.encode();
+                        w.len(bytes.len());
+                        w.bytes(&bytes);
                     }
+                    Err(StatementError::Malformed) => w.u8(1),
+                    Err(StatementError::TooLong) => w.u8(2),
+                    Err(StatementError::BadSignature) => w.u8(3),
                 }
             }
-            (bucket, Some(w.0))
-        })
-        .collect()
+        }
+        let full = (!resources.is_empty()).then_some(full.0);
+        out.insert(bucket, (full, Some(w.0)));
+    }
+    Ok(out)
 }
 
-fn decode_bucket(
+/// Decodes an `m` row into its entries, each with the tag of its
+/// resource in full, and the endorsements filed in it.
+fn decode_match(
     bytes: &[u8],
-    resources: &mut Vec<(Resource, ContentHash)>,
+    entries: &mut Vec<(Entry, [u8; TAG_LEN])>,
     endorsements: &mut HashMap<ItemId, Vec<StoredEndorsement>>,
 ) -> Result<(), Unusable> {
     let mut r = Reader(bytes);
     for _ in 0..r.u32()? {
-        let id = ItemId::from_uuid_bytes(r.array()?);
-        let hash = ContentHash(r.array()?);
-        resources.push((
-            Resource {
-                id,
-                details: decode_details(&mut r)?,
-            },
-            hash,
-        ));
+        let entry = decode_entry(&mut r)?;
+        entries.push((entry, r.array()?));
     }
     for _ in 0..r.u32()? {
         let resource = ItemId::from_uuid_bytes(r.array()?);
@@ -614,6 +839,68 @@ fn decode_bucket(
         return Err(Unusable::Undecodable);
     }
     Ok(())
+}
+
+/// An index entry: what matching and ranking read.
+fn encode_entry(w: &mut Writer, e: &Entry) {
+    w.bytes(&e.uuid);
+    w.bytes(&e.hash.0);
+    w.len(e.ends.len());
+    for end in &e.ends {
+        w.u32(*end);
+    }
+    w.str(&e.text);
+    w.len(e.thrive.len());
+    for t in &e.thrive {
+        w.str(t.code());
+    }
+    w.str(e.audience.code());
+    w.opt_u8(e.min_age);
+    w.opt_u8(e.max_age);
+    w.str(e.kind.code());
+    w.str(e.cost.code());
+    w.str(e.status.code());
+}
+
+fn decode_entry(r: &mut Reader<'_>) -> Result<Entry, Unusable> {
+    let uuid = r.array()?;
+    let id = ItemId::from_uuid_bytes(uuid);
+    let hash = ContentHash(r.array()?);
+    let count = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+    // Each end takes four bytes.
+    let mut ends = Vec::with_capacity(count.min(r.0.len() / 4));
+    for _ in 0..count {
+        ends.push(r.u32()?);
+    }
+    let text = r.str()?;
+    let mut last = 0;
+    for &end in &ends {
+        if end < last || !text.is_char_boundary(end as usize) {
+            return Err(Unusable::Undecodable);
+        }
+        last = end;
+    }
+    if ends.len() < 3 {
+        return Err(Unusable::Undecodable);
+    }
+    let mut thrive = Vec::new();
+    for _ in 0..r.u32()? {
+        thrive.push(code(r)?);
+    }
+    Ok(Entry {
+        id,
+        uuid,
+        hash,
+        text: text.into_boxed_str(),
+        ends: ends.into_boxed_slice(),
+        thrive,
+        audience: code(r)?,
+        min_age: optional(r, |r| r.u8())?,
+        max_age: optional(r, |r| r.u8())?,
+        kind: code(r)?,
+        cost: code(r)?,
+        status: code(r)?,
+    })
 }
 
 /// The revocations row's plain bytes; `None` if there are none.
@@ -647,22 +934,30 @@ fn decode_revocations(bytes: &[u8]) -> Result<Vec<Revocation>, Unusable> {
     Ok(out)
 }
 
-/// Every field of a resource's details, in declaration order.
-fn encode_details(w: &mut Writer, d: &ResourceDetails) {
-    w.str(&d.name);
-    w.str(&d.description);
-    w.str(d.kind.code());
-    w.str(&d.organisation);
-    w.str(d.status.code());
-    w.len(d.thrive.len());
-    for t in &d.thrive {
-        w.str(t.code());
+/// A resource's details less what its entry holds (the name, the filter
+/// fields): in declaration order, the description as the positions of
+/// its capitals if it is ASCII (the entry has it in lower case), else as
+/// written.
+fn encode_rest(w: &mut Writer, d: &ResourceDetails) {
+    if d.description.is_ascii() {
+        w.u8(0);
+        let capitals: Vec<usize> = d
+            .description
+            .bytes()
+            .enumerate()
+            .filter(|(_, b)| b.is_ascii_uppercase())
+            .map(|(i, _)| i)
+            .collect();
+        w.len(capitals.len());
+        for i in capitals {
+            w.len(i);
+        }
+    } else {
+        w.u8(1);
+        w.str(&d.description);
     }
-    w.str(d.audience.code());
-    w.opt_u8(d.min_age);
-    w.opt_u8(d.max_age);
+    w.str(&d.organisation);
     w.strs(&d.regions);
-    w.str(d.cost.code());
     w.strs(&d.languages);
     w.strs(&d.contact.phones);
     w.strs(&d.contact.text_numbers);
@@ -680,59 +975,40 @@ fn encode_details(w: &mut Writer, d: &ResourceDetails) {
     w.opt_date(d.review_due);
 }
 
-fn decode_details(r: &mut Reader<'_>) -> Result<ResourceDetails, Unusable> {
-    fn code<T: Code>(r: &mut Reader<'_>) -> Result<T, Unusable> {
-        let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
-        std::str::from_utf8(r.take(len)?)
-            .ok()
-            .and_then(T::from_code)
-            .ok_or(Unusable::Undecodable)
-    }
-    fn flag(r: &mut Reader<'_>) -> Result<bool, Unusable> {
-        match r.u8()? {
-            0 => Ok(false),
-            1 => Ok(true),
-            _ => Err(Unusable::Undecodable),
+/// The details [`encode_rest`] wrote, with the rest from the entry.
+fn decode_rest(r: &mut Reader<'_>, e: &Entry) -> Result<ResourceDetails, Unusable> {
+    let description = match r.u8()? {
+        0 => {
+            let mut bytes = e.lower_description().as_bytes().to_vec();
+            for _ in 0..r.u32()? {
+                let i = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+                match bytes.get_mut(i) {
+                    Some(b) if b.is_ascii_lowercase() => b.make_ascii_uppercase(),
+                    _ => return Err(Unusable::Undecodable),
+                }
+            }
+            if !bytes.is_ascii() {
+                return Err(Unusable::Undecodable);
+            }
+            String::from_utf8(bytes).map_err(|_| Unusable::Undecodable)?
         }
-    }
-    fn optional<T>(
-        r: &mut Reader<'_>,
-        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StatementError>,
-    ) -> Result<Option<T>, Unusable> {
-        Ok(if flag(r)? { Some(read(r)?) } else { None })
-    }
-    fn strings(r: &mut Reader<'_>) -> Result<Vec<String>, Unusable> {
-        let count = r.u32()?;
-        // Each string takes at least its four-byte length.
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 4));
-        for _ in 0..count {
-            out.push(r.str()?);
-        }
-        Ok(out)
-    }
+        1 => r.str()?,
+        _ => return Err(Unusable::Undecodable),
+    };
     let date =
         |r: &mut Reader<'_>| -> Result<Option<NaiveDate>, Unusable> { optional(r, |r| r.date()) };
-    let name = r.str()?;
-    let description = r.str()?;
-    let kind = code(r)?;
-    let organisation = r.str()?;
-    let status = code(r)?;
-    let mut thrive = Vec::new();
-    for _ in 0..r.u32()? {
-        thrive.push(code(r)?);
-    }
     Ok(ResourceDetails {
-        name,
+        name: e.name().to_owned(),
         description,
-        kind,
-        organisation,
-        status,
-        thrive,
-        audience: code(r)?,
-        min_age: optional(r, |r| r.u8())?,
-        max_age: optional(r, |r| r.u8())?,
+        kind: e.kind,
+        organisation: r.str()?,
+        status: e.status,
+        thrive: e.thrive.clone(),
+        audience: e.audience,
+        min_age: e.min_age,
+        max_age: e.max_age,
         regions: strings(r)?,
-        cost: code(r)?,
+        cost: e.cost,
         languages: strings(r)?,
         contact: ResourceContact {
             phones: strings(r)?,
@@ -753,4 +1029,37 @@ fn decode_details(r: &mut Reader<'_>) -> Result<ResourceDetails, Unusable> {
         checked_by: r.str()?,
         review_due: date(r)?,
     })
+}
+
+fn code<T: Code>(r: &mut Reader<'_>) -> Result<T, Unusable> {
+    let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+    std::str::from_utf8(r.take(len)?)
+        .ok()
+        .and_then(T::from_code)
+        .ok_or(Unusable::Undecodable)
+}
+
+fn flag(r: &mut Reader<'_>) -> Result<bool, Unusable> {
+    match r.u8()? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Unusable::Undecodable),
+    }
+}
+
+fn optional<T>(
+    r: &mut Reader<'_>,
+    read: impl FnOnce(&mut Reader<'_>) -> Result<T, StatementError>,
+) -> Result<Option<T>, Unusable> {
+    Ok(if flag(r)? { Some(read(r)?) } else { None })
+}
+
+fn strings(r: &mut Reader<'_>) -> Result<Vec<String>, Unusable> {
+    let count = r.u32()?;
+    // Each string takes at least its four-byte length.
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 4));
+    for _ in 0..count {
+        out.push(r.str()?);
+    }
+    Ok(out)
 }
