@@ -726,13 +726,7 @@ impl Inner {
     }
 
     fn load_from_disk(&self, id: &DocumentId, device: DeviceId) -> Result<Loaded, Error> {
-        let header: Vec<u8> = self
-            .conn
-            .prepare_cached("SELECT header FROM documents WHERE id = ?1")?
-            .query_row([id.as_bytes()], |row| row.get(0))
-            .optional()?
-            .ok_or_else(|| Error::not_found("document", id))?;
-        let kind = self.open_header(id, &header)?;
+        let kind = self.stored_kind(id)?;
         let corrupt = |_| Error::Corrupt { what: "document" };
         let snapshot: Option<Vec<u8>> = self
             .conn

@@ -243,6 +243,17 @@ fn a_session_finishes_while_both_devices_keep_editing() {
     assert_eq!(plan_a.coping_strategies.len(), edits);
 }
 
+/// A relay and two devices; `a` made a plan and granted `b` writer.
+fn relay_and_two_devices() -> (TempDir, Store, Store, Store, DocumentId) {
+    let dir = tempfile::tempdir().unwrap();
+    let relay = open(&dir, "relay.db");
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = plan(&a);
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    (dir, relay, a, b, plan)
+}
+
 /// Device `a`'s answer from `relay` to a session with nothing to send.
 fn idle_answer(a: &Store, relay: &Store) -> Vec<u8> {
     let (_, request) = a.start_sync(relay.device_id(), SyncScope::All).unwrap();
@@ -253,12 +264,7 @@ fn idle_answer(a: &Store, relay: &Store) -> Vec<u8> {
 
 #[test]
 fn an_answer_meant_for_another_device_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = open(&dir, "relay.db");
-    let a = open(&dir, "a.db");
-    let b = open(&dir, "b.db");
-    let plan = plan(&a);
-    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    let (_dir, relay, a, b, plan) = relay_and_two_devices();
     sync(&a, &relay);
     sync(&b, &relay);
     a.add_safety_item(&plan, SafetyList::WarningSigns, "Not sleeping")
@@ -327,12 +333,7 @@ fn a_peer_that_believes_this_device_holds_more_keeps_the_session_going() {
 
 #[test]
 fn an_answer_missing_a_change_is_fetched_again_not_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let relay = open(&dir, "relay.db");
-    let a = open(&dir, "a.db");
-    let b = open(&dir, "b.db");
-    let plan = plan(&a);
-    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    let (_dir, relay, a, b, plan) = relay_and_two_devices();
     for i in 0..20 {
         a.add_safety_item(&plan, SafetyList::CopingStrategies, &format!("c{i}"))
             .unwrap();
