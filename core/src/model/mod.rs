@@ -20,7 +20,9 @@ pub use query::*;
 pub use safety_plan::*;
 
 /// A coded value stored in documents as its code.
-pub(crate) trait Code: Sized + Copy {
+pub(crate) trait Code: Sized + Copy + PartialEq + 'static {
+    /// Every value, in declaration order.
+    const ALL: &'static [Self];
     fn code(self) -> &'static str;
     fn from_code(code: &str) -> Option<Self>;
 }
@@ -55,6 +57,7 @@ macro_rules! coded_enum {
         }
 
         impl $crate::model::Code for $name {
+            const ALL: &'static [Self] = $name::ALL;
             fn code(self) -> &'static str { $name::code(self) }
             fn from_code(code: &str) -> Option<Self> { $name::from_code(code) }
         }

@@ -40,6 +40,8 @@
 //! first (`saved_index.rs`).
 
 use std::{
+    borrow::Cow,
+    cell::OnceCell,
     collections::{BTreeMap, BTreeSet, HashMap},
     sync::Arc,
 };
@@ -68,29 +70,98 @@ use crate::{
 /// resources rebuild the index rather than patch it.
 const REBUILD_FRACTION: usize = 4;
 
-/// One endorsement value from the directory, decoded and checked once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One endorsement value from the directory, checked once: decoded with
+/// its signatures verified when read from the document, or read back from
+/// the saved index as the bytes this device checked, and decoded (without
+/// verifying the signatures again) when first needed: a query decodes the
+/// endorsements of its matches, not of the whole directory.
+#[derive(Debug, Clone)]
 pub(crate) struct StoredEndorsement {
     pub(crate) id: EndorsementId,
-    pub(crate) decoded: Result<Endorsement, StatementError>,
+    /// The statement's bytes as saved, while not decoded.
+    saved: Option<Box<[u8]>>,
+    decoded: OnceCell<Result<Endorsement, StatementError>>,
 }
+
+impl StoredEndorsement {
+    /// A statement decoded and checked.
+    pub(crate) fn checked(id: EndorsementId, decoded: Result<Endorsement, StatementError>) -> Self {
+        Self {
+            id,
+            saved: None,
+            decoded: OnceCell::from(decoded),
+        }
+    }
+
+    /// A statement this device checked and saved, still encoded.
+    pub(crate) fn saved(id: EndorsementId, bytes: Box<[u8]>) -> Self {
+        Self {
+            id,
+            saved: Some(bytes),
+            decoded: OnceCell::new(),
+        }
+    }
+
+    /// The statement, or why it is not one.
+    pub(crate) fn decoded(&self) -> Result<&Endorsement, StatementError> {
+        self.decoded
+            .get_or_init(|| {
+                let bytes = self.saved.as_deref().unwrap_or_default();
+                Endorsement::decode_trusted(bytes).inspect_err(|_| {
+                    // Sealed by this device after it decoded them: only a
+                    // bug gets here. The statement counts as malformed.
+                    tracing::warn!("a saved endorsement does not decode");
+                })
+            })
+            .as_ref()
+            .map_err(|e| *e)
+    }
+
+    /// The statement's bytes if it decodes: as saved if it was never
+    /// decoded here, else encoded again.
+    pub(crate) fn encoded(&self) -> Result<Cow<'_, [u8]>, StatementError> {
+        match (self.decoded.get(), &self.saved) {
+            (None, Some(bytes)) => Ok(Cow::Borrowed(bytes)),
+            _ => self.decoded().map(|e| Cow::Owned(e.encode())),
+        }
+    }
+
+    fn into_decoded(self) -> Result<Endorsement, StatementError> {
+        match self.decoded.into_inner() {
+            Some(decoded) => decoded,
+            None => Endorsement::decode_trusted(self.saved.as_deref().unwrap_or_default()),
+        }
+    }
+}
+
+impl PartialEq for StoredEndorsement {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.decoded() == other.decoded()
+    }
+}
+
+impl Eq for StoredEndorsement {}
 
 /// Per resource, what matching and ranking need, and the directory's
 /// order: its saved form is what opening the store decodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(super) id: ItemId,
     /// The id's 16 bytes (parsed once: the id is text).
     pub(super) uuid: [u8; 16],
     pub(super) hash: ContentHash,
-    /// Back to back: the name as written (for the directory's order); the
-    /// name, the description and each region in lower case (for
-    /// matching). One string, so that reading an entry back allocates
-    /// and checks one string rather than four or more.
-    pub(super) text: Box<str>,
-    /// Where each of those ends in `text` (at least three, ascending, on
-    /// character boundaries).
-    pub(super) ends: Box<[u32]>,
+    /// Its parts back to back: the name as written (for the directory's
+    /// order); the name, the description and each region in lower case
+    /// (for matching). Part `n` is `text[bounds[at + n]..bounds[at + n +
+    /// 1]]`. Read back from the saved index, the entries of a bucket share
+    /// one text and one list of bounds, so that reading them back
+    /// allocates and checks one string per bucket, not one per entry.
+    pub(super) text: Arc<str>,
+    /// Ascending, on character boundaries of `text`.
+    pub(super) bounds: Arc<[u32]>,
+    pub(super) at: u32,
+    /// How many parts (at least three).
+    pub(super) parts: u32,
     pub(super) thrive: Vec<Thrive>,
     pub(super) audience: Audience,
     pub(super) min_age: Option<u8>,
@@ -99,6 +170,25 @@ pub(crate) struct Entry {
     pub(super) cost: Cost,
     pub(super) status: ResourceStatus,
 }
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.uuid == other.uuid
+            && self.hash == other.hash
+            && self.parts == other.parts
+            && (0..self.parts as usize).all(|n| self.part(n) == other.part(n))
+            && self.thrive == other.thrive
+            && self.audience == other.audience
+            && self.min_age == other.min_age
+            && self.max_age == other.max_age
+            && self.kind == other.kind
+            && self.cost == other.cost
+            && self.status == other.status
+    }
+}
+
+impl Eq for Entry {}
 
 /// A resource in full, or where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,7 +237,8 @@ pub(crate) struct DirectoryIndex {
     pub(super) full_rows: HashMap<u8, Vec<u8>>,
     /// Each resource's position, by its id's 16 bytes (no copy of the
     /// id's text to make).
-    by_id: HashMap<[u8; 16], usize>,
+    /// Made when first needed: a query does not look resources up by id.
+    by_id: OnceCell<HashMap<[u8; 16], usize>>,
     /// By the resource they are filed under, each list by id.
     endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
     /// Revocations whose signature verifies, by the endorsement they name,
@@ -249,7 +340,6 @@ impl DirectoryIndex {
             .into_iter()
             .map(|r| Slot::Full(Arc::new(r)))
             .collect();
-        let by_id = positions(&entries);
         let (endorsements, revocations) =
             read_statements(doc, id, &mut known, &mut known_revocations);
         Self {
@@ -259,7 +349,7 @@ impl DirectoryIndex {
             resources,
             entries,
             full_rows: HashMap::new(),
-            by_id,
+            by_id: OnceCell::new(),
             endorsements,
             revocations,
             unsaved: Unsaved::everything(),
@@ -290,7 +380,7 @@ impl DirectoryIndex {
             heads,
             id,
             organisation,
-            by_id: positions(&entries),
+            by_id: OnceCell::new(),
             resources,
             entries,
             full_rows: HashMap::new(),
@@ -364,7 +454,7 @@ impl DirectoryIndex {
             }
             sort(&mut both);
             (self.entries, self.resources) = both.into_iter().unzip();
-            self.by_id = positions(&self.entries);
+            self.by_id = OnceCell::new();
         }
         self.unsaved
             .resources
@@ -422,7 +512,7 @@ impl DirectoryIndex {
         std::mem::take(&mut self.endorsements)
             .into_values()
             .flatten()
-            .map(|s| (s.id, s.decoded))
+            .map(|s| (s.id, s.into_decoded()))
             .collect()
     }
 
@@ -543,7 +633,10 @@ impl DirectoryIndex {
 
     /// The position of a resource.
     pub(super) fn position(&self, resource: &ItemId) -> Option<usize> {
-        self.by_id.get(&resource.uuid_bytes()).copied()
+        self.by_id
+            .get_or_init(|| positions(&self.entries))
+            .get(&resource.uuid_bytes())
+            .copied()
     }
 
     /// A resource's current content hash.
@@ -564,7 +657,7 @@ impl DirectoryIndex {
             .values()
             .flatten()
             .find(|s| s.id == *id)
-            .and_then(|s| s.decoded.as_ref().ok())
+            .and_then(|s| s.decoded().ok())
     }
 
     /// The revocations that name an endorsement.
@@ -603,14 +696,7 @@ impl DirectoryIndex {
         ResourceEndorsements::new(
             self.stored(resource)
                 .iter()
-                .map(|s| {
-                    evaluate_decoded(
-                        s.id,
-                        s.decoded.as_ref().map_err(|e| *e),
-                        self.revocations(&s.id).iter(),
-                        &cx,
-                    )
-                })
+                .map(|s| evaluate_decoded(s.id, s.decoded(), self.revocations(&s.id).iter(), &cx))
                 .collect(),
         )
     }
@@ -744,7 +830,7 @@ fn read_statements(
         if list.iter().any(|s| s.id == id) {
             continue;
         }
-        list.push(StoredEndorsement { id, decoded });
+        list.push(StoredEndorsement::checked(id, decoded));
     }
     for list in stored.values_mut() {
         list.sort_by_key(|s| s.id);
@@ -886,15 +972,18 @@ fn positions(entries: &[Entry]) -> HashMap<[u8; 16], usize> {
 
 impl Entry {
     /// Part `n` of `text`; empty if there is no such part.
-    fn part(&self, n: usize) -> &str {
-        let start = match n.checked_sub(1) {
-            Some(before) => self.ends.get(before).copied().unwrap_or(0),
-            None => 0,
-        };
-        let end = self.ends.get(n).copied().unwrap_or(start);
-        self.text
-            .get(start as usize..end as usize)
-            .unwrap_or_default()
+    pub(super) fn part(&self, n: usize) -> &str {
+        if n >= self.parts as usize {
+            return "";
+        }
+        let at = self.at as usize + n;
+        match (self.bounds.get(at), self.bounds.get(at + 1)) {
+            (Some(&start), Some(&end)) => self
+                .text
+                .get(start as usize..end as usize)
+                .unwrap_or_default(),
+            _ => "",
+        }
     }
 
     /// The name as written.
@@ -911,12 +1000,12 @@ impl Entry {
     }
 
     fn has_regions(&self) -> bool {
-        self.ends.len() > 3
+        self.parts > 3
     }
 
     /// The regions in lower case.
     fn regions(&self) -> impl Iterator<Item = &str> {
-        (3..self.ends.len()).map(|n| self.part(n))
+        (3..self.parts as usize).map(|n| self.part(n))
     }
 
     /// The bucket its rows are in, in the saved copy.
@@ -927,20 +1016,23 @@ impl Entry {
     fn of(r: &Resource) -> Self {
         let d = &r.details;
         let mut text = String::with_capacity(2 * d.name.len() + d.description.len() + 32);
-        let mut ends = Vec::with_capacity(3 + d.regions.len());
+        let mut bounds = Vec::with_capacity(4 + d.regions.len());
+        bounds.push(0);
         let parts = [d.name.clone(), lower(&d.name), lower(&d.description)]
             .into_iter()
             .chain(d.regions.iter().map(|s| lower(s)));
         for part in parts {
             text.push_str(&part);
-            ends.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+            bounds.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
         }
         Self {
             id: r.id.clone(),
             uuid: r.id.uuid_bytes(),
             hash: content_hash(d),
-            text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
+            text: text.into(),
+            parts: u32::try_from(bounds.len() - 1).unwrap_or(0),
+            bounds: bounds.into(),
+            at: 0,
             thrive: d.thrive.clone(),
             audience: d.audience,
             min_age: d.min_age,

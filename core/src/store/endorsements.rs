@@ -320,7 +320,7 @@ impl Store {
                     let mut current: Vec<&Endorsement> = index
                         .stored(resource)
                         .iter()
-                        .filter_map(|s| s.decoded.as_ref().ok())
+                        .filter_map(|s| s.decoded().ok())
                         .filter(|e| {
                             e.content_hash == hash
                                 && e.directory == *directory

@@ -9,8 +9,8 @@
 //!
 //! | entry | holds |
 //! | --- | --- |
-//! | `h` | the header: format version; the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of `m` and `v` rows and a digest of their authentication tags |
-//! | `m` ‖ n, n < 64 | bucket n's match part: for each resource whose id's first byte, shifted right by two bits, is n, its index entry (id, content hash, name, the name, description and regions in lower case, THRIVE groupings, audience, ages, kind, cost, status) and the authentication tag of its full part; and the endorsements filed under those ids, each with the verdict of its checks |
+//! | `h` | the header: format version; a digest of the code tables (below); the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of `m` and `v` rows and a digest of their authentication tags |
+//! | `m` ‖ n, n < 64 | bucket n's match part: the text of its resources' entries (each one's name, and its name, description and regions in lower case), back to back in one string, with the bounds of each part; for each resource whose id's first byte, shifted right by two bits, is n, its index entry (id, content hash, how many parts of the text are its, THRIVE groupings, audience, ages, kind, cost, status) and the authentication tag of its full part; and the endorsements filed under those ids, each with the verdict of its checks |
 //! | `f` ‖ n | bucket n's full part: those resources in full, in the same order, each sealed on its own |
 //! | `v` | every revocation whose signature verified |
 //!
@@ -20,7 +20,13 @@
 //! document, the entry and the resource. The plain bytes use the
 //! statements' primitive encodings (`endorse/encoding.rs`: big-endian
 //! integers, `u32`-length-prefixed strings, tagged options); statements are
-//! kept as their own encoded bytes. Buckets keep a write small: after a
+//! kept as their own encoded bytes. A coded value (a THRIVE grouping, an
+//! audience, a kind, a cost, a status) is saved as its position in its
+//! type's list of values; the header's digest of those lists makes a build
+//! whose lists differ read the saved index as of another format. The text
+//! of a bucket's entries is one string so that reading it back allocates
+//! and checks one string per bucket rather than one per resource; the
+//! entries read back share it. Buckets keep a write small: after a
 //! local edit of one resource, a bucket of about 30 resources (its two
 //! rows) and the header are written, not the whole index.
 //!
@@ -73,7 +79,7 @@
 //! later commit without an earlier one, a saved index is never ahead of
 //! the changes it reflects.
 //!
-//! ## Why its statements are not verified again
+//! ## Why its statements are not verified again, and are decoded late
 //!
 //! Endorsements and revocations are saved with the verdict of their
 //! signature checks and read back without checking the signatures again
@@ -90,6 +96,12 @@
 //! holds the key could as well have changed the document itself. Whether
 //! an endorsement is trusted (the app's trusted organisations) and whether
 //! it is current (the time) are still worked out on every call.
+//!
+//! An endorsement read back stays in its encoded bytes until a call needs
+//! it (a query decodes the endorsements of its matches, not of the whole
+//! directory), and is then decoded once. One that does not decode then,
+//! which only a bug could cause, is reported with a warning and counts as
+//! malformed, so its resource shows as not endorsed by it.
 //!
 //! ## Failure
 //!
@@ -109,7 +121,10 @@
 //! failed write is a warning too; its rows stay unsaved and are written
 //! next time.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::{
+    collections::{BTreeMap, BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use automerge::ChangeHash;
 use chrono::NaiveDate;
@@ -124,14 +139,16 @@ use crate::{
     DocumentId, Error, ItemId, Resource, ResourceDetails,
     crypto::Sealer,
     endorse::{
-        ContentHash, Endorsement, EndorsementId, Revocation, StatementError,
+        ContentHash, EndorsementId, Revocation, StatementError,
         encoding::{Reader, Writer},
     },
-    model::{Assessment, Code, ResourceContact},
+    model::{
+        Assessment, Audience, Code, Cost, ResourceContact, ResourceKind, ResourceStatus, Thrive,
+    },
 };
 
 /// The version of the layout above; a saved index of any other is ignored.
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 /// How many buckets the resources are spread over.
 const BUCKETS: u8 = 64;
 const HEADER: &[u8] = b"h";
@@ -177,6 +194,8 @@ pub(super) enum Wanted {
 
 /// The header row, plain.
 struct Header {
+    /// [`code_tables`] when saved.
+    codes: [u8; 32],
     clock: i64,
     heads: Vec<ChangeHash>,
     organisation: String,
@@ -310,6 +329,8 @@ impl Inner {
         if wanted == Wanted::Current && header.clock != clock {
             return Ok(None);
         }
+        // The rows after the header in the entries' order: the `m` and `v`
+        // rows, not the `f` rows (b'f' < b'h' < b'm' < b'v').
         let mut saved = SavedRows::default();
         let mut buckets: Vec<Vec<(Entry, [u8; TAG_LEN])>> = Vec::new();
         buckets.resize_with(usize::from(BUCKETS), Vec::new);
@@ -323,14 +344,16 @@ impl Inner {
         let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
         while let Some(row) = rows.next()? {
             let entry: Vec<u8> = row.get(0)?;
-            let sealed: Vec<u8> = row.get(1)?;
-            let plain = self.open_row(id, &entry, &sealed)?;
+            // Opened where SQLite holds it: no copy of the sealed bytes.
+            let sealed = row.get_ref(1)?.as_blob().map_err(|_| Unusable::Format)?;
+            let plain = self.open_row(id, &entry, sealed)?;
             match entry.as_slice() {
                 [b'm', bucket] if *bucket < BUCKETS => {
-                    let entries = buckets
+                    let (entries, filed) = decode_match(&plain)?;
+                    *buckets
                         .get_mut(usize::from(*bucket))
-                        .ok_or(Unusable::Format)?;
-                    decode_match(&plain, entries, &mut endorsements)?;
+                        .ok_or(Unusable::Format)? = entries;
+                    endorsements.extend(filed);
                 }
                 REVOCATIONS => {
                     for r in decode_revocations(&plain)? {
@@ -339,7 +362,7 @@ impl Inner {
                 }
                 _ => return Err(Unusable::Format),
             }
-            saved.insert(entry, &sealed);
+            saved.insert(entry, sealed);
         }
         if usize::try_from(header.rows).ok() != Some(saved.0.len())
             || saved.digest() != header.digest
@@ -490,6 +513,7 @@ impl Inner {
             .prepare_cached("SELECT clock FROM documents WHERE id = ?1")?
             .query_row([id.as_bytes()], |row| row.get(0))?;
         let header = encode_header(&Header {
+            codes: code_tables(),
             clock,
             heads: index.heads().to_vec(),
             organisation: index.organisation().to_owned(),
@@ -527,6 +551,7 @@ fn encode_header(h: &Header) -> Vec<u8> {
         128 + 32 * h.heads.len() + h.organisation.len(),
     ));
     w.u8(FORMAT);
+    w.bytes(&h.codes);
     w.i64(h.clock);
     w.len(h.heads.len());
     for head in &h.heads {
@@ -542,7 +567,7 @@ fn encode_header(h: &Header) -> Vec<u8> {
 
 fn decode_header(bytes: &[u8]) -> Result<Header, Unusable> {
     let mut r = Reader(bytes);
-    if r.u8()? != FORMAT {
+    if r.u8()? != FORMAT || r.array::<32>()? != code_tables() {
         return Err(Unusable::Format);
     }
     let clock = r.i64()?;
@@ -554,6 +579,7 @@ fn decode_header(bytes: &[u8]) -> Result<Header, Unusable> {
     let organisation = r.str()?;
     let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
     let header = Header {
+        codes: code_tables(),
         clock,
         heads,
         organisation,
@@ -610,20 +636,72 @@ pub(super) fn fill(
     need: &Need,
 ) -> Result<(), Damaged> {
     let missing = index.missing(need);
-    if missing.len() > usize::from(BUCKETS / 2)
-        && let Err(reason) = read_full_rows(conn, id, index)
-    {
-        tracing::warn!(directory = %id, ?reason, "saved directory index unreadable");
-        return Err(Damaged);
+    if missing.is_empty() {
+        return Ok(());
     }
+    fill_buckets(conn, sealer, id, index, missing).map_err(|reason| {
+        tracing::warn!(
+            directory = %id,
+            ?reason,
+            "saved directory index unreadable; the index is built from the document"
+        );
+        Damaged
+    })
+}
+
+/// Opens and decodes the resources at the positions `missing` lists by
+/// bucket, all still sealed, from their buckets' `f` rows (read unless
+/// kept from before).
+fn fill_buckets(
+    conn: &rusqlite::Connection,
+    sealer: &Sealer,
+    id: &DocumentId,
+    index: &mut DirectoryIndex,
+    missing: BTreeMap<u8, Vec<usize>>,
+) -> Result<(), Unusable> {
+    if missing.len() > usize::from(BUCKETS / 2) {
+        read_full_rows(conn, id, index)?;
+    }
+    let mut rows = Vec::with_capacity(missing.len());
     for (bucket, positions) in missing {
-        if let Err(reason) = fill_bucket(conn, sealer, id, index, bucket, &positions) {
-            tracing::warn!(
-                directory = %id,
-                ?reason,
-                "saved directory index unreadable; the index is built from the document"
-            );
-            return Err(Damaged);
+        let row = match index.full_rows.remove(&bucket) {
+            Some(row) => row,
+            None => conn
+                .prepare_cached(
+                    "SELECT blob FROM directory_index WHERE doc_id = ?1 AND entry = ?2",
+                )?
+                .query_row(params![id.as_bytes(), full_entry(bucket)], |row| row.get(0))
+                .optional()?
+                .ok_or(Unusable::Digest)?,
+        };
+        rows.push((bucket, positions, row));
+    }
+    for (bucket, positions, row) in &rows {
+        let opened = open_bucket(
+            sealer,
+            id,
+            &index.entries,
+            &index.resources,
+            *bucket,
+            positions,
+            row,
+        )?;
+        for (i, resource) in opened {
+            if let Some(slot) = index.resources.get_mut(i) {
+                *slot = Slot::Full(Arc::new(resource));
+            }
+        }
+    }
+    // A row is kept while a resource of its bucket is still sealed.
+    let mut unread = [false; BUCKETS as usize];
+    for (entry, slot) in index.entries.iter().zip(&index.resources) {
+        if let (Slot::Saved(_), Some(flag)) = (slot, unread.get_mut(usize::from(entry.bucket()))) {
+            *flag = true;
+        }
+    }
+    for (bucket, _, row) in rows {
+        if unread.get(usize::from(bucket)) == Some(&true) {
+            index.full_rows.insert(bucket, row);
         }
     }
     Ok(())
@@ -653,27 +731,20 @@ fn read_full_rows(
     Ok(())
 }
 
-/// Opens and decodes the resources at `positions`, all in `bucket` and
-/// still sealed, from the bucket's `f` row (read unless kept from before).
-fn fill_bucket(
-    conn: &rusqlite::Connection,
+/// The resources at `positions` of `entries`, all in `bucket` and still
+/// sealed in `slots`, opened and decoded from the bucket's `f` row.
+fn open_bucket(
     sealer: &Sealer,
     id: &DocumentId,
-    index: &mut DirectoryIndex,
+    entries: &[Entry],
+    slots: &[Slot],
     bucket: u8,
     positions: &[usize],
-) -> Result<(), Unusable> {
-    let row = match index.full_rows.remove(&bucket) {
-        Some(row) => row,
-        None => conn
-            .prepare_cached("SELECT blob FROM directory_index WHERE doc_id = ?1 AND entry = ?2")?
-            .query_row(params![id.as_bytes(), full_entry(bucket)], |row| row.get(0))
-            .optional()?
-            .ok_or(Unusable::Digest)?,
-    };
+    row: &[u8],
+) -> Result<Vec<(usize, Resource)>, Unusable> {
     // Where each resource's sealed bytes are in the row (a few dozen).
     let mut items: Vec<([u8; 16], &[u8])> = Vec::new();
-    let mut r = Reader(&row);
+    let mut r = Reader(row);
     for _ in 0..r.u32()? {
         let resource: [u8; 16] = r.array()?;
         let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
@@ -682,9 +753,9 @@ fn fill_bucket(
     if !r.is_empty() {
         return Err(Unusable::Undecodable);
     }
+    let mut out = Vec::with_capacity(positions.len());
     for &i in positions {
-        let (Some(entry), Some(Slot::Saved(tag))) = (index.entries.get(i), index.resources.get(i))
-        else {
+        let (Some(entry), Some(Slot::Saved(tag))) = (entries.get(i), slots.get(i)) else {
             continue;
         };
         let uuid = entry.uuid;
@@ -704,24 +775,15 @@ fn fill_bucket(
         if !r.is_empty() {
             return Err(Unusable::Undecodable);
         }
-        let resource = Resource {
-            id: entry.id.clone(),
-            details,
-        };
-        if let Some(slot) = index.resources.get_mut(i) {
-            *slot = Slot::Full(std::sync::Arc::new(resource));
-        }
+        out.push((
+            i,
+            Resource {
+                id: entry.id.clone(),
+                details,
+            },
+        ));
     }
-    // Kept while a resource of the bucket is still sealed.
-    let unread = index
-        .entries
-        .iter()
-        .zip(&index.resources)
-        .any(|(e, s)| matches!(s, Slot::Saved(_)) && e.bucket() == bucket);
-    if unread {
-        index.full_rows.insert(bucket, row);
-    }
-    Ok(())
+    Ok(out)
 }
 
 /// The bytes of each bucket in `buckets`: its `f` row, its resources
@@ -761,6 +823,7 @@ fn encode_buckets(
         let mut full = Writer(Vec::with_capacity(600 * resources.len()));
         full.len(resources.len());
         let mut w = Writer(Vec::with_capacity(200 * resources.len()));
+        encode_texts(&mut w, resources.iter().map(|(entry, _)| *entry));
         w.len(resources.len());
         for (entry, resource) in &resources {
             let resource = resource.ok_or_else(|| Error::not_found("resource", &entry.id))?;
@@ -784,10 +847,9 @@ fn encode_buckets(
             w.len(list.len());
             for stored in list {
                 w.bytes(&stored.id.0);
-                match &stored.decoded {
-                    Ok(e) => {
+                match stored.encoded() {
+                    Ok(bytes) => {
                         w.u8(0);
-                        let bytes = e.encode();
                         w.len(bytes.len());
                         w.bytes(&bytes);
                     }
@@ -803,96 +865,140 @@ fn encode_buckets(
     Ok(out)
 }
 
-/// Decodes an `m` row into its entries, each with the tag of its
-/// resource in full, and the endorsements filed in it.
+/// Decodes an `m` row: its entries, each with the tag of its resource in
+/// full, and the endorsements filed in it.
+#[allow(clippy::type_complexity)]
 fn decode_match(
     bytes: &[u8],
-    entries: &mut Vec<(Entry, [u8; TAG_LEN])>,
-    endorsements: &mut HashMap<ItemId, Vec<StoredEndorsement>>,
-) -> Result<(), Unusable> {
+) -> Result<
+    (
+        Vec<(Entry, [u8; TAG_LEN])>,
+        Vec<(ItemId, Vec<StoredEndorsement>)>,
+    ),
+    Unusable,
+> {
     let mut r = Reader(bytes);
-    for _ in 0..r.u32()? {
-        let entry = decode_entry(&mut r)?;
+    let (text, bounds) = decode_texts(&mut r)?;
+    let count = r.u32()?;
+    // An entry takes well over 64 bytes.
+    let mut entries = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 64));
+    let mut at = 0;
+    for _ in 0..count {
+        let entry = decode_entry(&mut r, &text, &bounds, &mut at)?;
         entries.push((entry, r.array()?));
     }
+    let mut filed = Vec::new();
     for _ in 0..r.u32()? {
         let resource = ItemId::from_uuid_bytes(r.array()?);
         let count = r.u32()?;
         let mut list = Vec::new();
         for _ in 0..count {
             let id = EndorsementId(r.array()?);
-            let decoded = match r.u8()? {
+            let stored = match r.u8()? {
                 0 => {
                     let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
-                    Ok(Endorsement::decode_trusted(r.take(len)?)?)
+                    StoredEndorsement::saved(id, r.take(len)?.into())
                 }
-                1 => Err(StatementError::Malformed),
-                2 => Err(StatementError::TooLong),
-                3 => Err(StatementError::BadSignature),
+                1 => StoredEndorsement::checked(id, Err(StatementError::Malformed)),
+                2 => StoredEndorsement::checked(id, Err(StatementError::TooLong)),
+                3 => StoredEndorsement::checked(id, Err(StatementError::BadSignature)),
                 _ => return Err(Unusable::Undecodable),
             };
-            list.push(StoredEndorsement { id, decoded });
+            list.push(stored);
         }
-        endorsements.insert(resource, list);
+        filed.push((resource, list));
     }
     if !r.is_empty() {
         return Err(Unusable::Undecodable);
     }
-    Ok(())
+    Ok((entries, filed))
 }
 
-/// An index entry: what matching and ranking read.
+/// An index entry less its text: what matching and ranking read.
 fn encode_entry(w: &mut Writer, e: &Entry) {
     w.bytes(&e.uuid);
     w.bytes(&e.hash.0);
-    w.len(e.ends.len());
-    for end in &e.ends {
-        w.u32(*end);
-    }
-    w.str(&e.text);
+    w.u32(e.parts);
     w.len(e.thrive.len());
     for t in &e.thrive {
-        w.str(t.code());
+        put_code(w, *t);
     }
-    w.str(e.audience.code());
+    put_code(w, e.audience);
     w.opt_u8(e.min_age);
     w.opt_u8(e.max_age);
-    w.str(e.kind.code());
-    w.str(e.cost.code());
-    w.str(e.status.code());
+    put_code(w, e.kind);
+    put_code(w, e.cost);
+    put_code(w, e.status);
 }
 
-fn decode_entry(r: &mut Reader<'_>) -> Result<Entry, Unusable> {
+/// Writes the text of `entries`, back to back, and its bounds.
+fn encode_texts<'a>(w: &mut Writer, entries: impl Iterator<Item = &'a Entry>) {
+    let mut text = String::new();
+    let mut bounds = vec![0u32];
+    for entry in entries {
+        for n in 0..entry.parts as usize {
+            text.push_str(entry.part(n));
+            bounds.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
+        }
+    }
+    w.str(&text);
+    w.len(bounds.len());
+    for bound in bounds {
+        w.u32(bound);
+    }
+}
+
+/// Reads what [`encode_texts`] wrote, checked.
+fn decode_texts(r: &mut Reader<'_>) -> Result<(Arc<str>, Arc<[u32]>), Unusable> {
+    let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+    let text = std::str::from_utf8(r.take(len)?).map_err(|_| Unusable::Undecodable)?;
+    let count = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
+    // Each bound takes four bytes.
+    let mut bounds = Vec::with_capacity(count.min(r.0.len() / 4));
+    let mut last = 0;
+    for _ in 0..count {
+        let bound = r.u32()?;
+        if bound < last || !text.is_char_boundary(bound as usize) {
+            return Err(Unusable::Undecodable);
+        }
+        bounds.push(bound);
+        last = bound;
+    }
+    Ok((text.into(), bounds.into()))
+}
+
+/// Reads an entry whose parts start at bound `at` of `bounds`, and moves
+/// `at` past them.
+fn decode_entry(
+    r: &mut Reader<'_>,
+    text: &Arc<str>,
+    bounds: &Arc<[u32]>,
+    at: &mut u32,
+) -> Result<Entry, Unusable> {
     let uuid = r.array()?;
     let id = ItemId::from_uuid_bytes(uuid);
     let hash = ContentHash(r.array()?);
-    let count = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
-    // Each end takes four bytes.
-    let mut ends = Vec::with_capacity(count.min(r.0.len() / 4));
-    for _ in 0..count {
-        ends.push(r.u32()?);
-    }
-    let text = r.str()?;
-    let mut last = 0;
-    for &end in &ends {
-        if end < last || !text.is_char_boundary(end as usize) {
-            return Err(Unusable::Undecodable);
-        }
-        last = end;
-    }
-    if ends.len() < 3 {
+    let parts = r.u32()?;
+    let end = at.checked_add(parts).ok_or(Unusable::Undecodable)?;
+    if parts < 3 || end as usize >= bounds.len() {
         return Err(Unusable::Undecodable);
     }
-    let mut thrive = Vec::new();
-    for _ in 0..r.u32()? {
+    let first = *at;
+    *at = end;
+    let count = r.u32()?;
+    // There are five groupings.
+    let mut thrive = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(5));
+    for _ in 0..count {
         thrive.push(code(r)?);
     }
     Ok(Entry {
         id,
         uuid,
         hash,
-        text: text.into_boxed_str(),
-        ends: ends.into_boxed_slice(),
+        text: Arc::clone(text),
+        bounds: Arc::clone(bounds),
+        at: first,
+        parts,
         thrive,
         audience: code(r)?,
         min_age: optional(r, |r| r.u8())?,
@@ -1031,11 +1137,45 @@ fn decode_rest(r: &mut Reader<'_>, e: &Entry) -> Result<ResourceDetails, Unusabl
     })
 }
 
+/// A digest of the code tables that entries are saved with: a coded
+/// value is saved as its position in its type's [`Code::ALL`], so a build
+/// whose tables differ (a value added, say) reads a saved index as of
+/// another format, and builds it afresh.
+fn code_tables() -> [u8; 32] {
+    fn table<T: Code>(hasher: &mut Sha256) {
+        hasher.update(
+            u32::try_from(T::ALL.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for value in T::ALL {
+            hasher.update(value.code());
+            hasher.update([0]);
+        }
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(b"lynchpin/directory-index-codes/v1");
+    table::<Thrive>(&mut hasher);
+    table::<Audience>(&mut hasher);
+    table::<ResourceKind>(&mut hasher);
+    table::<Cost>(&mut hasher);
+    table::<ResourceStatus>(&mut hasher);
+    hasher.finalize().into()
+}
+
+/// Writes a coded value as its position in [`Code::ALL`].
+fn put_code<T: Code>(w: &mut Writer, value: T) {
+    let at = T::ALL
+        .iter()
+        .position(|v| *v == value)
+        .unwrap_or(usize::MAX);
+    w.u8(u8::try_from(at).unwrap_or(u8::MAX));
+}
+
 fn code<T: Code>(r: &mut Reader<'_>) -> Result<T, Unusable> {
-    let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
-    std::str::from_utf8(r.take(len)?)
-        .ok()
-        .and_then(T::from_code)
+    T::ALL
+        .get(usize::from(r.u8()?))
+        .copied()
         .ok_or(Unusable::Undecodable)
 }
 
@@ -1062,4 +1202,53 @@ fn strings(r: &mut Reader<'_>) -> Result<Vec<String>, Unusable> {
         out.push(r.str()?);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(codes: [u8; 32]) -> Header {
+        Header {
+            codes,
+            clock: 7,
+            heads: vec![ChangeHash([9; 32])],
+            organisation: "Example".into(),
+            order: vec![0, 3, 3],
+            rows: 2,
+            digest: [1; 32],
+        }
+    }
+
+    #[test]
+    fn a_header_saved_with_other_code_tables_is_of_another_format() {
+        let read = decode_header(&encode_header(&header(code_tables()))).unwrap();
+        assert_eq!((read.clock, read.order, read.rows), (7, vec![0, 3, 3], 2));
+        assert!(matches!(
+            decode_header(&encode_header(&header([0; 32]))),
+            Err(Unusable::Format)
+        ));
+    }
+
+    #[test]
+    fn coded_values_are_saved_as_their_place_in_the_list() {
+        for &kind in ResourceKind::ALL {
+            let mut w = Writer::default();
+            put_code(&mut w, kind);
+            assert_eq!(w.0.len(), 1);
+            assert_eq!(code::<ResourceKind>(&mut Reader(&w.0)).unwrap(), kind);
+        }
+        let past_the_end = [u8::try_from(Thrive::ALL.len()).unwrap()];
+        assert!(matches!(
+            code::<Thrive>(&mut Reader(&past_the_end)),
+            Err(Unusable::Undecodable)
+        ));
+    }
+
+    #[test]
+    fn a_saved_endorsement_that_does_not_decode_counts_as_malformed() {
+        let stored = StoredEndorsement::saved(EndorsementId([5; 32]), b"junk".to_vec().into());
+        assert_eq!(stored.decoded().unwrap_err(), StatementError::Malformed);
+        assert_eq!(stored.encoded().unwrap_err(), StatementError::Malformed);
+    }
 }
