@@ -360,22 +360,20 @@ impl DirectoryIndex {
     }
 
     /// An index as it was saved at `heads`: each resource's entry, in the
-    /// directory's order, with the content hash it had, and the tag of
-    /// the resource in full, still to be read; the statements as they
-    /// were decoded then.
+    /// directory's order, with the content hash it had, and beside it the
+    /// resource in full, still to be read (`resources`, each
+    /// [`Slot::Saved`]); the statements as they were decoded then.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn from_saved(
         id: DocumentId,
         heads: Vec<ChangeHash>,
         organisation: String,
-        entries: Vec<(Entry, [u8; TAG_LEN])>,
+        entries: Vec<Entry>,
+        resources: Vec<Slot>,
         endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
         revocations: HashMap<EndorsementId, Vec<Revocation>>,
         saved: SavedRows,
     ) -> Self {
-        let (entries, resources): (Vec<Entry>, Vec<Slot>) = entries
-            .into_iter()
-            .map(|(entry, tag)| (entry, Slot::Saved(tag)))
-            .unzip();
         Self {
             heads,
             id,

@@ -369,12 +369,13 @@ impl Inner {
         {
             return Err(Unusable::Digest);
         }
-        let entries = in_order(buckets, &header.order)?;
+        let (entries, slots) = in_order(buckets, &header.order)?;
         Ok(Some(DirectoryIndex::from_saved(
             *id,
             header.heads,
             header.organisation,
             entries,
+            slots,
             endorsements,
             revocations,
             saved,
@@ -594,25 +595,31 @@ fn decode_header(bytes: &[u8]) -> Result<Header, Unusable> {
 }
 
 /// The buckets' entries in the directory's order (see [`Header`]),
-/// which is checked.
+/// which is checked, and beside them where each resource in full is.
 fn in_order(
     buckets: Vec<Vec<(Entry, [u8; TAG_LEN])>>,
     order: &[u8],
-) -> Result<Vec<(Entry, [u8; TAG_LEN])>, Unusable> {
+) -> Result<(Vec<Entry>, Vec<Slot>), Unusable> {
     let mut buckets: Vec<_> = buckets.into_iter().map(Vec::into_iter).collect();
-    let mut out = Vec::with_capacity(order.len());
+    let mut entries: Vec<Entry> = Vec::with_capacity(order.len());
+    let mut slots = Vec::with_capacity(order.len());
     for &bucket in order {
-        let next = buckets
+        let (entry, tag) = buckets
             .get_mut(usize::from(bucket))
             .and_then(Iterator::next)
             .ok_or(Unusable::Undecodable)?;
-        out.push(next);
+        if let Some(last) = entries.last()
+            && (last.name(), &last.id) >= (entry.name(), &entry.id)
+        {
+            return Err(Unusable::Undecodable);
+        }
+        entries.push(entry);
+        slots.push(Slot::Saved(tag));
     }
-    let sorted = out.is_sorted_by(|(a, _), (b, _)| (a.name(), &a.id) < (b.name(), &b.id));
-    if !sorted || buckets.iter_mut().any(|b| b.next().is_some()) {
+    if buckets.iter_mut().any(|b| b.next().is_some()) {
         return Err(Unusable::Undecodable);
     }
-    Ok(out)
+    Ok((entries, slots))
 }
 
 fn open_row(
