@@ -117,19 +117,27 @@ impl StoredEndorsement {
             .map_err(|e| *e)
     }
 
-    /// The statement's bytes if it decodes: as saved if it was never
-    /// decoded here, else encoded again.
+    /// The statement's bytes if it decodes: as saved if it was read back
+    /// (checked when saved: saved again as they are, whatever decoding
+    /// them found since), else encoded again.
     pub(crate) fn encoded(&self) -> Result<Cow<'_, [u8]>, StatementError> {
-        match (self.decoded.get(), &self.saved) {
-            (None, Some(bytes)) => Ok(Cow::Borrowed(bytes)),
-            _ => self.decoded().map(|e| Cow::Owned(e.encode())),
+        match &self.saved {
+            Some(bytes) => Ok(Cow::Borrowed(bytes)),
+            None => self.decoded().map(|e| Cow::Owned(e.encode())),
         }
     }
 
-    fn into_decoded(self) -> Result<Endorsement, StatementError> {
-        match self.decoded.into_inner() {
+    /// The statement as checked, for reuse by a rebuild; `None` for saved
+    /// bytes that do not decode, which the rebuild decodes and checks
+    /// again from the document rather than take the failure on trust.
+    pub(super) fn into_reusable(self) -> Option<Result<Endorsement, StatementError>> {
+        let decoded = match self.decoded.into_inner() {
             Some(decoded) => decoded,
             None => Endorsement::decode_trusted(self.saved.as_deref().unwrap_or_default()),
+        };
+        match (decoded, self.saved) {
+            (Err(_), Some(_)) => None,
+            (decoded, _) => Some(decoded),
         }
     }
 }
@@ -510,7 +518,10 @@ impl DirectoryIndex {
         std::mem::take(&mut self.endorsements)
             .into_values()
             .flatten()
-            .map(|s| (s.id, s.into_decoded()))
+            .filter_map(|s| {
+                let id = s.id;
+                s.into_reusable().map(|decoded| (id, decoded))
+            })
             .collect()
     }
 

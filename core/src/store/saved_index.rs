@@ -101,7 +101,10 @@
 //! it (a query decodes the endorsements of its matches, not of the whole
 //! directory), and is then decoded once. One that does not decode then,
 //! which only a bug could cause, is reported with a warning and counts as
-//! malformed, so its resource shows as not endorsed by it.
+//! malformed in this index, so its resource shows as not endorsed by it;
+//! its bytes are saved again as they are (not as a malformed verdict), and
+//! an index built from the document decodes and checks it afresh rather
+//! than reuse the failure.
 //!
 //! ## Failure
 //!
@@ -329,8 +332,6 @@ impl Inner {
         if wanted == Wanted::Current && header.clock != clock {
             return Ok(None);
         }
-        // The rows after the header in the entries' order: the `m` and `v`
-        // rows, not the `f` rows (b'f' < b'h' < b'm' < b'v').
         let mut saved = SavedRows::default();
         let mut buckets: Vec<Vec<(Entry, [u8; TAG_LEN])>> = Vec::new();
         buckets.resize_with(usize::from(BUCKETS), Vec::new);
@@ -894,6 +895,13 @@ fn decode_match(
         let entry = decode_entry(&mut r, &text, &bounds, &mut at)?;
         entries.push((entry, r.array()?));
     }
+    // The entries' parts are the whole text, from its start to its end.
+    if bounds.first() != Some(&0)
+        || at as usize + 1 != bounds.len()
+        || bounds.last().map(|&end| end as usize) != Some(text.len())
+    {
+        return Err(Unusable::Undecodable);
+    }
     let mut filed = Vec::new();
     for _ in 0..r.u32()? {
         let resource = ItemId::from_uuid_bytes(r.array()?);
@@ -1253,9 +1261,12 @@ mod tests {
     }
 
     #[test]
-    fn a_saved_endorsement_that_does_not_decode_counts_as_malformed() {
+    fn a_saved_endorsement_that_does_not_decode_counts_as_malformed_and_is_checked_again() {
         let stored = StoredEndorsement::saved(EndorsementId([5; 32]), b"junk".to_vec().into());
         assert_eq!(stored.decoded().unwrap_err(), StatementError::Malformed);
-        assert_eq!(stored.encoded().unwrap_err(), StatementError::Malformed);
+        // Saved again as read, not as a verdict; not reused by a rebuild,
+        // which checks the document's bytes afresh.
+        assert_eq!(stored.encoded().unwrap().as_ref(), b"junk");
+        assert!(stored.into_reusable().is_none());
     }
 }
