@@ -43,6 +43,7 @@ use std::{
     borrow::Cow,
     cell::OnceCell,
     collections::{BTreeMap, BTreeSet, HashMap},
+    ops::Range,
     sync::Arc,
 };
 
@@ -78,8 +79,8 @@ const REBUILD_FRACTION: usize = 4;
 #[derive(Debug, Clone)]
 pub(crate) struct StoredEndorsement {
     pub(crate) id: EndorsementId,
-    /// The statement's bytes as saved, while not decoded.
-    saved: Option<Box<[u8]>>,
+    /// The statement's bytes as saved.
+    saved: Option<SavedBytes>,
     decoded: OnceCell<Result<Endorsement, StatementError>>,
 }
 
@@ -94,7 +95,7 @@ impl StoredEndorsement {
     }
 
     /// A statement this device checked and saved, still encoded.
-    pub(crate) fn saved(id: EndorsementId, bytes: Box<[u8]>) -> Self {
+    pub(crate) fn saved(id: EndorsementId, bytes: SavedBytes) -> Self {
         Self {
             id,
             saved: Some(bytes),
@@ -106,7 +107,7 @@ impl StoredEndorsement {
     pub(crate) fn decoded(&self) -> Result<&Endorsement, StatementError> {
         self.decoded
             .get_or_init(|| {
-                let bytes = self.saved.as_deref().unwrap_or_default();
+                let bytes = self.saved.as_ref().map_or(&[][..], SavedBytes::bytes);
                 Endorsement::decode_trusted(bytes).inspect_err(|_| {
                     // Sealed by this device after it decoded them: only a
                     // bug gets here. The statement counts as malformed.
@@ -122,7 +123,7 @@ impl StoredEndorsement {
     /// them found since), else encoded again.
     pub(crate) fn encoded(&self) -> Result<Cow<'_, [u8]>, StatementError> {
         match &self.saved {
-            Some(bytes) => Ok(Cow::Borrowed(bytes)),
+            Some(bytes) => Ok(Cow::Borrowed(bytes.bytes())),
             None => self.decoded().map(|e| Cow::Owned(e.encode())),
         }
     }
@@ -133,12 +134,38 @@ impl StoredEndorsement {
     pub(super) fn into_reusable(self) -> Option<Result<Endorsement, StatementError>> {
         let decoded = match self.decoded.into_inner() {
             Some(decoded) => decoded,
-            None => Endorsement::decode_trusted(self.saved.as_deref().unwrap_or_default()),
+            None => {
+                Endorsement::decode_trusted(self.saved.as_ref().map_or(&[][..], SavedBytes::bytes))
+            }
         };
         match (decoded, self.saved) {
             (Err(_), Some(_)) => None,
             (decoded, _) => Some(decoded),
         }
+    }
+}
+
+/// A saved statement's bytes: a range of a buffer that the statements read
+/// back from one saved row share (one allocation per row, not one per
+/// statement).
+#[derive(Debug, Clone)]
+pub(crate) struct SavedBytes {
+    buffer: Arc<[u8]>,
+    range: Range<usize>,
+}
+
+impl SavedBytes {
+    /// The bytes at `range` of `buffer`; `None` if it is not in it.
+    pub(crate) fn new(buffer: &Arc<[u8]>, range: Range<usize>) -> Option<Self> {
+        buffer.get(range.clone())?;
+        Some(Self {
+            buffer: Arc::clone(buffer),
+            range,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.buffer.get(self.range.clone()).unwrap_or_default()
     }
 }
 
@@ -154,8 +181,8 @@ impl Eq for StoredEndorsement {}
 /// order: its saved form is what opening the store decodes.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(super) id: ItemId,
-    /// The id's 16 bytes (parsed once: the id is text).
+    /// The 16 bytes of its id ([`Entry::id`] spells them out only when
+    /// asked: ordered as bytes, ids are ordered as their text).
     pub(super) uuid: [u8; 16],
     pub(super) hash: ContentHash,
     /// Its parts back to back: the name as written (for the directory's
@@ -170,7 +197,9 @@ pub(crate) struct Entry {
     pub(super) at: u32,
     /// How many parts (at least three).
     pub(super) parts: u32,
-    pub(super) thrive: Vec<Thrive>,
+    /// The THRIVE groupings it serves: bit `n` for `Thrive::ALL[n]` (the
+    /// list as written, in its order, is in the resource in full).
+    pub(super) thrive: u8,
     pub(super) audience: Audience,
     pub(super) min_age: Option<u8>,
     pub(super) max_age: Option<u8>,
@@ -181,8 +210,7 @@ pub(crate) struct Entry {
 
 impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
-        self.id == other.id
-            && self.uuid == other.uuid
+        self.uuid == other.uuid
             && self.hash == other.hash
             && self.parts == other.parts
             && (0..self.parts as usize).all(|n| self.part(n) == other.part(n))
@@ -240,15 +268,12 @@ pub(crate) struct DirectoryIndex {
     /// Beside `entries`, index for index: each resource in full, or where
     /// to find it.
     pub(super) resources: Vec<Slot>,
-    /// Rows of resources in full (by bucket, `saved_index.rs`) read from
-    /// the saved copy while some of their resources are still unread.
-    pub(super) full_rows: HashMap<u8, Vec<u8>>,
     /// Each resource's position, by its id's 16 bytes (no copy of the
     /// id's text to make).
     /// Made when first needed: a query does not look resources up by id.
     by_id: OnceCell<HashMap<[u8; 16], usize>>,
     /// By the resource they are filed under, each list by id.
-    endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
+    endorsements: HashMap<[u8; 16], Vec<StoredEndorsement>>,
     /// Revocations whose signature verifies, by the endorsement they name,
     /// each list by hash.
     revocations: HashMap<EndorsementId, Vec<Revocation>>,
@@ -356,7 +381,6 @@ impl DirectoryIndex {
             organisation: directory.organisation,
             resources,
             entries,
-            full_rows: HashMap::new(),
             by_id: OnceCell::new(),
             endorsements,
             revocations,
@@ -378,7 +402,7 @@ impl DirectoryIndex {
         organisation: String,
         entries: Vec<Entry>,
         resources: Vec<Slot>,
-        endorsements: HashMap<ItemId, Vec<StoredEndorsement>>,
+        endorsements: HashMap<[u8; 16], Vec<StoredEndorsement>>,
         revocations: HashMap<EndorsementId, Vec<Revocation>>,
         saved: SavedRows,
     ) -> Self {
@@ -389,7 +413,6 @@ impl DirectoryIndex {
             by_id: OnceCell::new(),
             resources,
             entries,
-            full_rows: HashMap::new(),
             endorsements,
             revocations,
             unsaved: Unsaved::default(),
@@ -448,11 +471,11 @@ impl DirectoryIndex {
             }
         }
         if !moved.is_empty() {
-            let gone: BTreeSet<&ItemId> = moved.iter().map(|(id, _)| *id).collect();
+            let gone: BTreeSet<[u8; 16]> = moved.iter().map(|(id, _)| id.uuid_bytes()).collect();
             let mut both: Vec<(Entry, Slot)> = std::mem::take(&mut self.entries)
                 .into_iter()
                 .zip(std::mem::take(&mut self.resources))
-                .filter(|(e, _)| !gone.contains(&e.id))
+                .filter(|(e, _)| !gone.contains(&e.uuid))
                 .collect();
             for r in moved.into_iter().filter_map(|(_, read)| read) {
                 let entry = Entry::of(&r);
@@ -477,7 +500,7 @@ impl DirectoryIndex {
                 .keys()
                 .chain(filed_after.keys())
                 .filter(|r| filed_before.get(*r) != filed_after.get(*r))
-                .cloned()
+                .map(|r| ItemId::from_uuid_bytes(*r))
                 .collect();
             self.unsaved.resources.extend(changed);
             if revocations_before != self.revocations {
@@ -497,10 +520,10 @@ impl DirectoryIndex {
     }
 
     /// The ids of the endorsements filed under each resource.
-    fn filed_ids(&self) -> HashMap<ItemId, Vec<EndorsementId>> {
+    fn filed_ids(&self) -> HashMap<[u8; 16], Vec<EndorsementId>> {
         self.endorsements
             .iter()
-            .map(|(resource, list)| (resource.clone(), list.iter().map(|s| s.id).collect()))
+            .map(|(resource, list)| (*resource, list.iter().map(|s| s.id).collect()))
             .collect()
     }
 
@@ -567,8 +590,8 @@ impl DirectoryIndex {
         out
     }
 
-    /// The endorsements filed under each resource id.
-    pub(super) fn filed(&self) -> impl Iterator<Item = (&ItemId, &[StoredEndorsement])> {
+    /// The endorsements filed under each resource id's 16 bytes.
+    pub(super) fn filed(&self) -> impl Iterator<Item = (&[u8; 16], &[StoredEndorsement])> {
         self.endorsements
             .iter()
             .map(|(resource, list)| (resource, list.as_slice()))
@@ -597,7 +620,7 @@ impl DirectoryIndex {
         &[ChangeHash],
         &str,
         Vec<(Option<&Resource>, &Entry)>,
-        &HashMap<ItemId, Vec<StoredEndorsement>>,
+        &HashMap<[u8; 16], Vec<StoredEndorsement>>,
         &HashMap<EndorsementId, Vec<Revocation>>,
     ) {
         (
@@ -657,6 +680,11 @@ impl DirectoryIndex {
 
     /// The endorsement values filed under a resource.
     pub(crate) fn stored(&self, resource: &ItemId) -> &[StoredEndorsement] {
+        self.filed_under(&resource.uuid_bytes())
+    }
+
+    /// The endorsement values filed under the resource id with these bytes.
+    fn filed_under(&self, resource: &[u8; 16]) -> &[StoredEndorsement] {
         self.endorsements.get(resource).map_or(&[], Vec::as_slice)
     }
 
@@ -683,14 +711,15 @@ impl DirectoryIndex {
         now: DateTime<Utc>,
     ) -> Option<ResourceEndorsements> {
         let current = self.content_hash(resource)?;
-        Some(self.evaluate(resource, current, trusted, now))
+        Some(self.evaluate(resource, self.stored(resource), current, trusted, now))
     }
 
-    /// The endorsements filed under a resource whose content hash is
+    /// The endorsements `filed` under a resource whose content hash is
     /// `current`, evaluated at `now`.
     fn evaluate(
         &self,
         resource: &ItemId,
+        filed: &[StoredEndorsement],
         current: ContentHash,
         trusted: &TrustedOrganisations,
         now: DateTime<Utc>,
@@ -703,7 +732,7 @@ impl DirectoryIndex {
             now,
         };
         ResourceEndorsements::new(
-            self.stored(resource)
+            filed
                 .iter()
                 .map(|s| evaluate_decoded(s.id, s.decoded(), self.revocations(&s.id).iter(), &cx))
                 .collect(),
@@ -737,7 +766,7 @@ impl DirectoryIndex {
             } else {
                 (entry.lower_name(), entry.lower_description())
             };
-            if q.thrive.is_some_and(|t| !d.thrive.contains(&t))
+            if q.thrive.is_some_and(|t| d.thrive & thrive_bit(t) == 0)
                 || q.kind.is_some_and(|k| d.kind != k)
                 || q.cost.is_some_and(|c| d.cost != c)
                 || q.audience.is_some_and(|a| !serves(a, d.audience))
@@ -753,10 +782,12 @@ impl DirectoryIndex {
             {
                 continue;
             }
-            let best = if self.endorsements.contains_key(&entry.id) {
-                self.evaluate(&entry.id, entry.hash, trusted, now).best
-            } else {
+            let filed = self.filed_under(&entry.uuid);
+            let best = if filed.is_empty() {
                 None
+            } else {
+                self.evaluate(&entry.id(), filed, entry.hash, trusted, now)
+                    .best
             };
             let state = best.as_ref().map(|b| b.state);
             if q.endorsed_only && state != Some(EndorsementState::Endorsed) {
@@ -814,11 +845,11 @@ fn read_statements(
     known: &mut HashMap<EndorsementId, Result<Endorsement, StatementError>>,
     known_revocations: &mut HashMap<[u8; 32], Revocation>,
 ) -> (
-    HashMap<ItemId, Vec<StoredEndorsement>>,
+    HashMap<[u8; 16], Vec<StoredEndorsement>>,
     HashMap<EndorsementId, Vec<Revocation>>,
 ) {
     let raw = endorsements::read(doc);
-    let mut stored: HashMap<ItemId, Vec<StoredEndorsement>> = HashMap::new();
+    let mut stored: HashMap<[u8; 16], Vec<StoredEndorsement>> = HashMap::new();
     let mut unattributed = raw.junk;
     for (key_resource, bytes) in raw.endorsements {
         let id = EndorsementId(Sha256::digest(&bytes).into());
@@ -828,8 +859,8 @@ fn read_statements(
         // A statement is filed under the resource it names; one that
         // does not decode, under the resource its key names.
         let resource = match &decoded {
-            Ok(e) => Some(e.resource.clone()),
-            Err(_) => key_resource,
+            Ok(e) => Some(e.resource.uuid_bytes()),
+            Err(_) => key_resource.map(|r| r.uuid_bytes()),
         };
         let Some(resource) = resource else {
             unattributed += 1;
@@ -879,7 +910,7 @@ fn read_statements(
 
 /// Puts resources in the directory's order: by name, then id.
 fn sort(both: &mut [(Entry, Slot)]) {
-    both.sort_by(|(a, _), (b, _)| a.name().cmp(b.name()).then(a.id.cmp(&b.id)));
+    both.sort_by(|(a, _), (b, _)| a.name().cmp(b.name()).then(a.uuid.cmp(&b.uuid)));
 }
 
 /// Where in a directory an object is, as far as the index cares.
@@ -1017,6 +1048,11 @@ impl Entry {
         (3..self.parts as usize).map(|n| self.part(n))
     }
 
+    /// The resource's id.
+    pub(super) fn id(&self) -> ItemId {
+        ItemId::from_uuid_bytes(self.uuid)
+    }
+
     /// The bucket its rows are in, in the saved copy.
     pub(super) fn bucket(&self) -> u8 {
         bucket_of_uuid(&self.uuid)
@@ -1035,14 +1071,13 @@ impl Entry {
             bounds.push(u32::try_from(text.len()).unwrap_or(u32::MAX));
         }
         Self {
-            id: r.id.clone(),
             uuid: r.id.uuid_bytes(),
             hash: content_hash(d),
             text: text.into(),
             parts: u32::try_from(bounds.len() - 1).unwrap_or(0),
             bounds: bounds.into(),
             at: 0,
-            thrive: d.thrive.clone(),
+            thrive: d.thrive.iter().fold(0, |mask, &t| mask | thrive_bit(t)),
             audience: d.audience,
             min_age: d.min_age,
             max_age: d.max_age,
@@ -1051,6 +1086,17 @@ impl Entry {
             status: d.status,
         }
     }
+}
+
+// Every grouping has a bit in a byte.
+const _: () = assert!(Thrive::ALL.len() <= 8);
+
+/// A THRIVE grouping's bit in [`Entry::thrive`].
+pub(super) fn thrive_bit(t: Thrive) -> u8 {
+    Thrive::ALL
+        .iter()
+        .position(|&x| x == t)
+        .map_or(0, |n| 1 << n)
 }
 
 /// Unicode lower case, taking the short cut for ASCII text (the same

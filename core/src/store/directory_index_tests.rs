@@ -552,10 +552,8 @@ fn a_query_after_reopening_reads_only_the_full_parts_of_its_matches() {
         let inner = a.lock();
         assert!(!inner.docs.contains_key(&directory), "not loaded");
         let index = &inner.unloaded_indexes[&directory];
-        let buckets: std::collections::BTreeSet<u8> = index
-            .rows()
-            .map(|(e, _)| e.id.uuid_bytes()[0] >> 2)
-            .collect();
+        let buckets: std::collections::BTreeSet<u8> =
+            index.rows().map(|(e, _)| e.uuid[0] >> 2).collect();
         assert!(buckets.len() > 50, "spread over the buckets");
         assert_eq!(index.unread(), 198, "only the matches read in full");
     }
@@ -650,4 +648,45 @@ fn a_stale_saved_index_read_back_in_parts_is_patched_correctly() {
     }
     assert_eq!(check(&a, &directory), 1);
     assert_eq!(seen(&a, &directory), seen(&b, &directory));
+}
+
+#[test]
+fn thrive_groupings_read_back_as_written_and_filter_by_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = vec![
+        Thrive::GettingRiskSupport,
+        Thrive::Thriving,
+        Thrive::GettingRiskSupport,
+    ];
+    let (directory, id) = {
+        let a = open(&dir, "a.db");
+        let directory = a.create_directory("Fictional Region").unwrap();
+        let mut details = resource("Night Owl Line", 3);
+        details.thrive = written.clone();
+        let id = a.add_resource(&directory, &details).unwrap();
+        a.add_resource(&directory, &resource("Day Line", 4))
+            .unwrap();
+        check(&a, &directory);
+        (directory, id)
+    };
+    let a = open(&dir, "a.db");
+    let asked = |thrive| {
+        let query = ResourceQuery {
+            thrive: Some(thrive),
+            ..ResourceQuery::default()
+        };
+        a.query_resources(&directory, &query, Utc::now())
+            .unwrap()
+            .iter()
+            .filter(|m| m.resource.id == id)
+            .map(|m| m.resource.details.thrive.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(asked(Thrive::Thriving), std::slice::from_ref(&written));
+    assert_eq!(asked(Thrive::GettingRiskSupport), [written]);
+    assert!(asked(Thrive::GettingHelp).is_empty());
+    assert!(
+        !a.lock().docs.contains_key(&directory),
+        "answered from the saved index"
+    );
 }

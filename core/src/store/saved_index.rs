@@ -10,7 +10,7 @@
 //! | entry | holds |
 //! | --- | --- |
 //! | `h` | the header: format version; a digest of the code tables (below); the document's change clock and heads when saved; the organisation's name; the directory's order, as each resource's bucket; the number of `m` and `v` rows and a digest of their authentication tags |
-//! | `m` ‖ n, n < 64 | bucket n's match part: the text of its resources' entries (each one's name, and its name, description and regions in lower case), back to back in one string, with the bounds of each part; for each resource whose id's first byte, shifted right by two bits, is n, its index entry (id, content hash, how many parts of the text are its, THRIVE groupings, audience, ages, kind, cost, status) and the authentication tag of its full part; and the endorsements filed under those ids, each with the verdict of its checks |
+//! | `m` ‖ n, n < 64 | bucket n's match part: the text of its resources' entries (each one's name, and its name, description and regions in lower case), back to back in one string, with the bounds of each part; for each resource whose id's first byte, shifted right by two bits, is n, its index entry (id, content hash, how many parts of the text are its, the THRIVE groupings it serves as one byte of bits, audience, ages, kind, cost, status) and the authentication tag of its full part; and the endorsements filed under those ids, each with the verdict of its checks |
 //! | `f` ‖ n | bucket n's full part: those resources in full, in the same order, each sealed on its own |
 //! | `v` | every revocation whose signature verified |
 //!
@@ -26,7 +26,8 @@
 //! whose lists differ read the saved index as of another format. The text
 //! of a bucket's entries is one string so that reading it back allocates
 //! and checks one string per bucket rather than one per resource; the
-//! entries read back share it. Buckets keep a write small: after a
+//! entries read back share it. So do the statements read back from a row:
+//! they are kept in one copy of the row's statement part. Buckets keep a write small: after a
 //! local edit of one resource, a bucket of about 30 resources (its two
 //! rows) and the header are written, not the whole index.
 //!
@@ -35,8 +36,8 @@
 //! decoded at once; a resource in full only when a caller needs it (a
 //! query's matches, one resource, the whole directory; or its bucket is
 //! about to be written again), and kept in memory after ([`Need`]). Its
-//! `f` row is then read (and kept until each of its resources has been
-//! needed), and only the resources needed are opened and decoded: a
+//! `f` row is then read where SQLite holds it, without a copy, and only
+//! the resources needed are copied out, opened and decoded: a
 //! query that matches 300 of 2,000 resources opens 300 of them, although
 //! they are spread over every bucket. Each resource in full is bound to
 //! its entry by the tag the entry records, and the `m` rows to the header
@@ -136,7 +137,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Durability, Inner, aad,
-    directory_index::{DirectoryIndex, Entry, Need, Slot, StoredEndorsement, Unsaved},
+    directory_index::{DirectoryIndex, Entry, Need, SavedBytes, Slot, StoredEndorsement, Unsaved},
 };
 use crate::{
     DocumentId, Error, ItemId, Resource, ResourceDetails,
@@ -151,7 +152,7 @@ use crate::{
 };
 
 /// The version of the layout above; a saved index of any other is ignored.
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
 /// How many buckets the resources are spread over.
 const BUCKETS: u8 = 64;
 const HEADER: &[u8] = b"h";
@@ -610,7 +611,7 @@ fn in_order(
             .and_then(Iterator::next)
             .ok_or(Unusable::Undecodable)?;
         if let Some(last) = entries.last()
-            && (last.name(), &last.id) >= (entry.name(), &entry.id)
+            && (last.name(), &last.uuid) >= (entry.name(), &entry.uuid)
         {
             return Err(Unusable::Undecodable);
         }
@@ -658,8 +659,8 @@ pub(super) fn fill(
 }
 
 /// Opens and decodes the resources at the positions `missing` lists by
-/// bucket, all still sealed, from their buckets' `f` rows (read unless
-/// kept from before).
+/// bucket, all still sealed, from their buckets' `f` rows, each read where
+/// SQLite holds it: only the resources needed are copied out.
 fn fill_buckets(
     conn: &rusqlite::Connection,
     sealer: &Sealer,
@@ -667,73 +668,52 @@ fn fill_buckets(
     index: &mut DirectoryIndex,
     missing: BTreeMap<u8, Vec<usize>>,
 ) -> Result<(), Unusable> {
-    if missing.len() > usize::from(BUCKETS / 2) {
-        read_full_rows(conn, id, index)?;
-    }
-    let mut rows = Vec::with_capacity(missing.len());
-    for (bucket, positions) in missing {
-        let row = match index.full_rows.remove(&bucket) {
-            Some(row) => row,
-            None => conn
-                .prepare_cached(
-                    "SELECT blob FROM directory_index WHERE doc_id = ?1 AND entry = ?2",
-                )?
-                .query_row(params![id.as_bytes(), full_entry(bucket)], |row| row.get(0))
-                .optional()?
-                .ok_or(Unusable::Digest)?,
-        };
-        rows.push((bucket, positions, row));
-    }
-    for (bucket, positions, row) in &rows {
-        let opened = open_bucket(
+    let mut opened = Vec::new();
+    let mut open = |bucket: u8, row: rusqlite::types::ValueRef<'_>| -> Result<(), Unusable> {
+        let positions = missing.get(&bucket).ok_or(Unusable::Format)?;
+        let row = row.as_blob().map_err(|_| Unusable::Format)?;
+        opened.extend(open_bucket(
             sealer,
             id,
             &index.entries,
             &index.resources,
-            *bucket,
+            bucket,
             positions,
             row,
+        )?);
+        Ok(())
+    };
+    if missing.len() > usize::from(BUCKETS / 2) {
+        // Most rows: one statement over all of them is cheaper than one
+        // per row.
+        let mut stmt = conn.prepare_cached(
+            "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry < ?2",
         )?;
-        for (i, resource) in opened {
-            if let Some(slot) = index.resources.get_mut(i) {
-                *slot = Slot::Full(Arc::new(resource));
+        let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
+        let mut read = 0;
+        while let Some(row) = rows.next()? {
+            if let [b'f', bucket] = row.get_ref(0)?.as_blob().map_err(|_| Unusable::Format)?
+                && missing.contains_key(bucket)
+            {
+                open(*bucket, row.get_ref(1)?)?;
+                read += 1;
             }
         }
-    }
-    // A row is kept while a resource of its bucket is still sealed.
-    let mut unread = [false; BUCKETS as usize];
-    for (entry, slot) in index.entries.iter().zip(&index.resources) {
-        if let (Slot::Saved(_), Some(flag)) = (slot, unread.get_mut(usize::from(entry.bucket()))) {
-            *flag = true;
+        if read != missing.len() {
+            return Err(Unusable::Digest);
+        }
+    } else {
+        let mut stmt = conn
+            .prepare_cached("SELECT blob FROM directory_index WHERE doc_id = ?1 AND entry = ?2")?;
+        for &bucket in missing.keys() {
+            let mut rows = stmt.query(params![id.as_bytes(), full_entry(bucket)])?;
+            let row = rows.next()?.ok_or(Unusable::Digest)?;
+            open(bucket, row.get_ref(0)?)?;
         }
     }
-    for (bucket, _, row) in rows {
-        if unread.get(usize::from(bucket)) == Some(&true) {
-            index.full_rows.insert(bucket, row);
-        }
-    }
-    Ok(())
-}
-
-/// Reads every `f` row not read yet in one statement, when most are
-/// needed (a query that matches much of the directory, the directory read
-/// whole): cheaper than a statement per row.
-fn read_full_rows(
-    conn: &rusqlite::Connection,
-    id: &DocumentId,
-    index: &mut DirectoryIndex,
-) -> Result<(), Unusable> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT entry, blob FROM directory_index WHERE doc_id = ?1 AND entry < ?2",
-    )?;
-    let mut rows = stmt.query(params![id.as_bytes(), HEADER])?;
-    while let Some(row) = rows.next()? {
-        let entry: Vec<u8> = row.get(0)?;
-        if let [b'f', bucket] = entry.as_slice() {
-            index
-                .full_rows
-                .entry(*bucket)
-                .or_insert(row.get::<_, Vec<u8>>(1)?);
+    for (i, resource) in opened {
+        if let Some(slot) = index.resources.get_mut(i) {
+            *slot = Slot::Full(Arc::new(resource));
         }
     }
     Ok(())
@@ -762,6 +742,9 @@ fn open_bucket(
         return Err(Unusable::Undecodable);
     }
     let mut out = Vec::with_capacity(positions.len());
+    // The associated data of each: the bucket's, then the resource's id.
+    let mut aad = item_aad(id, bucket, &[0; 16]);
+    let common = aad.len() - 16;
     for &i in positions {
         let (Some(entry), Some(Slot::Saved(tag))) = (entries.get(i), slots.get(i)) else {
             continue;
@@ -775,8 +758,10 @@ fn open_bucket(
         if sealed.last_chunk::<TAG_LEN>() != Some(tag) {
             return Err(Unusable::Digest);
         }
+        aad.truncate(common);
+        aad.extend_from_slice(&uuid);
         let plain = sealer
-            .open(&item_aad(id, bucket, &uuid), sealed)
+            .open(&aad, sealed)
             .map_err(|_| Unusable::Unsealable)?;
         let mut r = Reader(&plain);
         let details = decode_rest(&mut r, entry)?;
@@ -786,7 +771,7 @@ fn open_bucket(
         out.push((
             i,
             Resource {
-                id: entry.id.clone(),
+                id: entry.id(),
                 details,
             },
         ));
@@ -812,9 +797,9 @@ fn encode_buckets(
             resources.entry(bucket).or_default().push((entry, resource));
         }
     }
-    let mut filed: BTreeMap<u8, Vec<(&ItemId, &[StoredEndorsement])>> = BTreeMap::new();
+    let mut filed: BTreeMap<u8, Vec<(&[u8; 16], &[StoredEndorsement])>> = BTreeMap::new();
     for (resource, list) in index.filed() {
-        let bucket = bucket_of(resource);
+        let bucket = bucket_of_uuid(resource);
         if buckets.contains(&bucket) && !list.is_empty() {
             filed.entry(bucket).or_default().push((resource, list));
         }
@@ -834,7 +819,7 @@ fn encode_buckets(
         encode_texts(&mut w, resources.iter().map(|(entry, _)| *entry));
         w.len(resources.len());
         for (entry, resource) in &resources {
-            let resource = resource.ok_or_else(|| Error::not_found("resource", &entry.id))?;
+            let resource = resource.ok_or_else(|| Error::not_found("resource", entry.id()))?;
             let uuid = entry.uuid;
             let mut plain = Writer(Vec::with_capacity(512));
             encode_rest(&mut plain, &resource.details);
@@ -851,7 +836,7 @@ fn encode_buckets(
         }
         w.len(filed.len());
         for (resource, list) in filed {
-            w.bytes(&resource.uuid_bytes());
+            w.bytes(resource);
             w.len(list.len());
             for stored in list {
                 w.bytes(&stored.id.0);
@@ -881,7 +866,7 @@ fn decode_match(
 ) -> Result<
     (
         Vec<(Entry, [u8; TAG_LEN])>,
-        Vec<(ItemId, Vec<StoredEndorsement>)>,
+        Vec<([u8; 16], Vec<StoredEndorsement>)>,
     ),
     Unusable,
 > {
@@ -902,17 +887,26 @@ fn decode_match(
     {
         return Err(Unusable::Undecodable);
     }
-    let mut filed = Vec::new();
-    for _ in 0..r.u32()? {
-        let resource = ItemId::from_uuid_bytes(r.array()?);
+    // The statements' bytes stay in one copy of the rest of the row.
+    let rest: Arc<[u8]> = r.0.into();
+    let mut r = Reader(&rest);
+    let count = r.u32()?;
+    // An endorsement takes well over 64 bytes.
+    let mut filed = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 64));
+    for _ in 0..count {
+        let resource: [u8; 16] = r.array()?;
         let count = r.u32()?;
-        let mut list = Vec::new();
+        let mut list = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len() / 64));
         for _ in 0..count {
             let id = EndorsementId(r.array()?);
             let stored = match r.u8()? {
                 0 => {
                     let len = usize::try_from(r.u32()?).map_err(|_| Unusable::Undecodable)?;
-                    StoredEndorsement::saved(id, r.take(len)?.into())
+                    let start = rest.len() - r.0.len();
+                    r.take(len)?;
+                    let bytes =
+                        SavedBytes::new(&rest, start..start + len).ok_or(Unusable::Undecodable)?;
+                    StoredEndorsement::saved(id, bytes)
                 }
                 1 => StoredEndorsement::checked(id, Err(StatementError::Malformed)),
                 2 => StoredEndorsement::checked(id, Err(StatementError::TooLong)),
@@ -934,10 +928,7 @@ fn encode_entry(w: &mut Writer, e: &Entry) {
     w.bytes(&e.uuid);
     w.bytes(&e.hash.0);
     w.u32(e.parts);
-    w.len(e.thrive.len());
-    for t in &e.thrive {
-        put_code(w, *t);
-    }
+    w.u8(e.thrive);
     put_code(w, e.audience);
     w.opt_u8(e.min_age);
     w.opt_u8(e.max_age);
@@ -991,7 +982,6 @@ fn decode_entry(
     at: &mut u32,
 ) -> Result<Entry, Unusable> {
     let uuid = r.array()?;
-    let id = ItemId::from_uuid_bytes(uuid);
     let hash = ContentHash(r.array()?);
     let parts = r.u32()?;
     let end = at.checked_add(parts).ok_or(Unusable::Undecodable)?;
@@ -1000,14 +990,11 @@ fn decode_entry(
     }
     let first = *at;
     *at = end;
-    let count = r.u32()?;
-    // There are five groupings.
-    let mut thrive = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(5));
-    for _ in 0..count {
-        thrive.push(code(r)?);
+    let thrive = r.u8()?;
+    if u32::from(thrive) >> Thrive::ALL.len() != 0 {
+        return Err(Unusable::Undecodable);
     }
     Ok(Entry {
-        id,
         uuid,
         hash,
         text: Arc::clone(text),
@@ -1078,6 +1065,10 @@ fn encode_rest(w: &mut Writer, d: &ResourceDetails) {
         w.str(&d.description);
     }
     w.str(&d.organisation);
+    w.len(d.thrive.len());
+    for t in &d.thrive {
+        put_code(w, *t);
+    }
     w.strs(&d.regions);
     w.strs(&d.languages);
     w.strs(&d.contact.phones);
@@ -1124,7 +1115,15 @@ fn decode_rest(r: &mut Reader<'_>, e: &Entry) -> Result<ResourceDetails, Unusabl
         kind: e.kind,
         organisation: r.str()?,
         status: e.status,
-        thrive: e.thrive.clone(),
+        thrive: {
+            let count = r.u32()?;
+            // Each takes a byte.
+            let mut thrive = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len()));
+            for _ in 0..count {
+                thrive.push(code(r)?);
+            }
+            thrive
+        },
         audience: e.audience,
         min_age: e.min_age,
         max_age: e.max_age,
@@ -1262,7 +1261,9 @@ mod tests {
 
     #[test]
     fn a_saved_endorsement_that_does_not_decode_counts_as_malformed_and_is_checked_again() {
-        let stored = StoredEndorsement::saved(EndorsementId([5; 32]), b"junk".to_vec().into());
+        let junk: Arc<[u8]> = b"junk".as_slice().into();
+        let bytes = SavedBytes::new(&junk, 0..junk.len()).expect("in range");
+        let stored = StoredEndorsement::saved(EndorsementId([5; 32]), bytes);
         assert_eq!(stored.decoded().unwrap_err(), StatementError::Malformed);
         // Saved again as read, not as a verdict; not reused by a rebuild,
         // which checks the document's bytes afresh.
