@@ -343,7 +343,7 @@ pub struct Endorsement {
 }
 
 /// The THRIVE groupings as a bit set: bit `i` is `Thrive::ALL[i]`.
-fn thrive_mask(thrive: &[Thrive]) -> u8 {
+pub(crate) fn thrive_mask(thrive: &[Thrive]) -> u8 {
     Thrive::ALL
         .iter()
         .enumerate()

@@ -62,6 +62,7 @@ use crate::{
     },
     endorse::{
         ContentHash, Endorsement, EndorsementId, Revocation, StatementError, content_hash,
+        statements::thrive_mask,
         status::{Context, evaluate_decoded},
     },
     model::Audience,
@@ -148,7 +149,7 @@ impl StoredEndorsement {
 /// A saved statement's bytes: a range of a buffer that the statements read
 /// back from one saved row share (one allocation per row, not one per
 /// statement).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct SavedBytes {
     buffer: Arc<[u8]>,
     range: Range<usize>,
@@ -166,6 +167,13 @@ impl SavedBytes {
 
     fn bytes(&self) -> &[u8] {
         self.buffer.get(self.range.clone()).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for SavedBytes {
+    /// Its length: not the buffer it shares with other statements.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SavedBytes({} bytes)", self.range.len())
     }
 }
 
@@ -272,7 +280,8 @@ pub(crate) struct DirectoryIndex {
     /// id's text to make).
     /// Made when first needed: a query does not look resources up by id.
     by_id: OnceCell<HashMap<[u8; 16], usize>>,
-    /// By the resource they are filed under, each list by id.
+    /// By the 16 bytes of the id of the resource they are filed under,
+    /// each list by id.
     endorsements: HashMap<[u8; 16], Vec<StoredEndorsement>>,
     /// Revocations whose signature verifies, by the endorsement they name,
     /// each list by hash.
@@ -766,7 +775,7 @@ impl DirectoryIndex {
             } else {
                 (entry.lower_name(), entry.lower_description())
             };
-            if q.thrive.is_some_and(|t| d.thrive & thrive_bit(t) == 0)
+            if q.thrive.is_some_and(|t| d.thrive & thrive_mask(&[t]) == 0)
                 || q.kind.is_some_and(|k| d.kind != k)
                 || q.cost.is_some_and(|c| d.cost != c)
                 || q.audience.is_some_and(|a| !serves(a, d.audience))
@@ -1077,7 +1086,7 @@ impl Entry {
             parts: u32::try_from(bounds.len() - 1).unwrap_or(0),
             bounds: bounds.into(),
             at: 0,
-            thrive: d.thrive.iter().fold(0, |mask, &t| mask | thrive_bit(t)),
+            thrive: thrive_mask(&d.thrive),
             audience: d.audience,
             min_age: d.min_age,
             max_age: d.max_age,
@@ -1088,16 +1097,8 @@ impl Entry {
     }
 }
 
-// Every grouping has a bit in a byte.
+// Every grouping has a bit in a byte ([`Entry::thrive`]).
 const _: () = assert!(Thrive::ALL.len() <= 8);
-
-/// A THRIVE grouping's bit in [`Entry::thrive`].
-pub(super) fn thrive_bit(t: Thrive) -> u8 {
-    Thrive::ALL
-        .iter()
-        .position(|&x| x == t)
-        .map_or(0, |n| 1 << n)
-}
 
 /// Unicode lower case, taking the short cut for ASCII text (the same
 /// result, several times faster).

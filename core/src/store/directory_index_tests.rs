@@ -553,7 +553,7 @@ fn a_query_after_reopening_reads_only_the_full_parts_of_its_matches() {
         assert!(!inner.docs.contains_key(&directory), "not loaded");
         let index = &inner.unloaded_indexes[&directory];
         let buckets: std::collections::BTreeSet<u8> =
-            index.rows().map(|(e, _)| e.uuid[0] >> 2).collect();
+            index.rows().map(|(e, _)| e.bucket()).collect();
         assert!(buckets.len() > 50, "spread over the buckets");
         assert_eq!(index.unread(), 198, "only the matches read in full");
     }

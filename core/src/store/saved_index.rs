@@ -26,10 +26,11 @@
 //! whose lists differ read the saved index as of another format. The text
 //! of a bucket's entries is one string so that reading it back allocates
 //! and checks one string per bucket rather than one per resource; the
-//! entries read back share it. So do the statements read back from a row:
-//! they are kept in one copy of the row's statement part. Buckets keep a write small: after a
-//! local edit of one resource, a bucket of about 30 resources (its two
-//! rows) and the header are written, not the whole index.
+//! entries read back share it. The statements read back from a row
+//! likewise share one copy of the row's statement part. Buckets keep a
+//! write small: after a local edit of one resource, a bucket of about 30
+//! resources (its two rows) and the header are written, not the whole
+//! index.
 //!
 //! A bucket is split in two rows so that opening opens and decodes only
 //! what matching and ranking need: the `m` rows are read, opened and
@@ -145,6 +146,7 @@ use crate::{
     endorse::{
         ContentHash, EndorsementId, Revocation, StatementError,
         encoding::{Reader, Writer},
+        statements::thrive_mask,
     },
     model::{
         Assessment, Audience, Code, Cost, ResourceContact, ResourceKind, ResourceStatus, Thrive,
@@ -765,7 +767,8 @@ fn open_bucket(
             .map_err(|_| Unusable::Unsealable)?;
         let mut r = Reader(&plain);
         let details = decode_rest(&mut r, entry)?;
-        if !r.is_empty() {
+        // The groupings are in two places: they must agree.
+        if !r.is_empty() || thrive_mask(&details.thrive) != entry.thrive {
             return Err(Unusable::Undecodable);
         }
         out.push((
@@ -1043,7 +1046,8 @@ fn decode_revocations(bytes: &[u8]) -> Result<Vec<Revocation>, Unusable> {
 }
 
 /// A resource's details less what its entry holds (the name, the filter
-/// fields): in declaration order, the description as the positions of
+/// fields; the THRIVE groupings are written here as listed, the entry
+/// keeps only their bits): in declaration order, the description as the positions of
 /// its capitals if it is ASCII (the entry has it in lower case), else as
 /// written.
 fn encode_rest(w: &mut Writer, d: &ResourceDetails) {
