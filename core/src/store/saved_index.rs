@@ -744,9 +744,9 @@ fn open_bucket(
         return Err(Unusable::Undecodable);
     }
     let mut out = Vec::with_capacity(positions.len());
-    // The associated data of each: the bucket's, then the resource's id.
-    let mut aad = item_aad(id, bucket, &[0; 16]);
-    let common = aad.len() - 16;
+    // The associated data of each: the row's, then the resource's id.
+    let mut aad = row_aad(id, &full_entry(bucket));
+    let common = aad.len();
     for &i in positions {
         let (Some(entry), Some(Slot::Saved(tag))) = (entries.get(i), slots.get(i)) else {
             continue;
@@ -1069,10 +1069,7 @@ fn encode_rest(w: &mut Writer, d: &ResourceDetails) {
         w.str(&d.description);
     }
     w.str(&d.organisation);
-    w.len(d.thrive.len());
-    for t in &d.thrive {
-        put_code(w, *t);
-    }
+    put_codes(w, &d.thrive);
     w.strs(&d.regions);
     w.strs(&d.languages);
     w.strs(&d.contact.phones);
@@ -1119,15 +1116,7 @@ fn decode_rest(r: &mut Reader<'_>, e: &Entry) -> Result<ResourceDetails, Unusabl
         kind: e.kind,
         organisation: r.str()?,
         status: e.status,
-        thrive: {
-            let count = r.u32()?;
-            // Each takes a byte.
-            let mut thrive = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len()));
-            for _ in 0..count {
-                thrive.push(code(r)?);
-            }
-            thrive
-        },
+        thrive: codes(r)?,
         audience: e.audience,
         min_age: e.min_age,
         max_age: e.max_age,
@@ -1195,6 +1184,25 @@ fn code<T: Code>(r: &mut Reader<'_>) -> Result<T, Unusable> {
         .get(usize::from(r.u8()?))
         .copied()
         .ok_or(Unusable::Undecodable)
+}
+
+/// Writes a list of coded values, each as [`put_code`] does.
+fn put_codes<T: Code>(w: &mut Writer, values: &[T]) {
+    w.len(values.len());
+    for value in values {
+        put_code(w, *value);
+    }
+}
+
+/// Reads what [`put_codes`] wrote.
+fn codes<T: Code>(r: &mut Reader<'_>) -> Result<Vec<T>, Unusable> {
+    let count = r.u32()?;
+    // Each takes a byte.
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0).min(r.0.len()));
+    for _ in 0..count {
+        out.push(code(r)?);
+    }
+    Ok(out)
 }
 
 fn flag(r: &mut Reader<'_>) -> Result<bool, Unusable> {
