@@ -215,9 +215,18 @@ impl DeviceId {
     }
 }
 
+impl DeviceId {
+    /// Spells the key out in lower-case hex, in `buf` (32 bytes fill
+    /// exactly 64 hex digits: this does not fail).
+    fn hex<'a>(&self, buf: &'a mut [u8; 64]) -> Result<&'a str, fmt::Error> {
+        hex::encode_to_slice(self.0, buf).map_err(|_| fmt::Error)?;
+        std::str::from_utf8(buf).map_err(|_| fmt::Error)
+    }
+}
+
 impl fmt::Display for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        f.write_str(self.hex(&mut [0; 64])?)
     }
 }
 
@@ -229,7 +238,9 @@ impl fmt::Debug for DeviceId {
 
 impl serde::Serialize for DeviceId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        // Every item of a safety-plan view names its author: written
+        // without `fmt` or an allocation.
+        serializer.serialize_str(self.hex(&mut [0; 64]).map_err(serde::ser::Error::custom)?)
     }
 }
 

@@ -6,7 +6,7 @@
 
 use chrono::NaiveDate;
 
-use super::Store;
+use super::{Store, ViewRefresh};
 use crate::{
     DocumentId, DocumentKind, Error, ItemId,
     doc::{care_plan, conflicts, safety_plan},
@@ -347,7 +347,8 @@ impl Store {
         text: &str,
     ) -> Result<(), Error> {
         rules::item_text("text", text)?;
-        self.edit_safety(plan, "update safety-plan item", |tx, _| {
+        let refresh = ViewRefresh::ItemText(item.clone(), text.to_owned());
+        self.edit_safety_value(plan, "update safety-plan item", refresh, |tx, _| {
             safety_plan::update_item(tx, item, text)
         })
     }
@@ -372,7 +373,8 @@ impl Store {
         if let Some(word) = word {
             rules::code_word(word)?;
         }
-        self.edit_safety(plan, "set code word", |tx, _| {
+        let refresh = ViewRefresh::CodeWord(word.map(str::to_owned));
+        self.edit_safety_value(plan, "set code word", refresh, |tx, _| {
             safety_plan::set_code_word(tx, word)
         })
     }

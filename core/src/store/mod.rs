@@ -38,7 +38,7 @@ use chrono::Utc;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
-    DeviceId, DocumentId, DocumentKind, Error, OpenError, SafetyPlan, StoreKey,
+    DeviceId, DocumentId, DocumentKind, Error, ItemId, OpenError, SafetyPlan, StoreKey,
     access::{AccessList, AuthorSignature, ChangeSignature, Grant},
     crypto::{DeviceKey, Sealer},
     doc::{self, EditContext},
@@ -55,7 +55,7 @@ const COMPACT_FRACTION: usize = 4;
 const COMPACT_MIN_BYTES: usize = 16 * 1024;
 
 /// How persisting a change keeps a care plan's safety-plan view in step.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum ViewRefresh {
     /// The change does not touch the safety plan.
     None,
@@ -63,6 +63,66 @@ enum ViewRefresh {
     Full,
     /// The change only appended an item, made on this device, to this list.
     Appended(crate::SafetyList),
+    /// The change, made on this device, only set the code word to this.
+    CodeWord(Option<String>),
+    /// The change, made on this device, only set this item's text to this.
+    ItemText(ItemId, String),
+}
+
+impl ViewRefresh {
+    /// The safety plan after the change, from the view before it and the
+    /// document after it; `None` if the change does not touch the safety
+    /// plan.
+    fn refresh(self, cached: Option<&SafetyPlan>, doc: &Automerge) -> Option<SafetyPlan> {
+        let full = || Some(doc::safety_plan::read(doc));
+        let Some(cached) = cached else {
+            return match self {
+                Self::None => None,
+                _ => full(),
+            };
+        };
+        match self {
+            Self::None => None,
+            Self::Full => full(),
+            Self::Appended(list) => {
+                // An item this device just added is the last of its list,
+                // and a new item cannot make or settle a conflict: the view
+                // gains that one item.
+                let mut plan = cached.clone();
+                match doc::safety_plan::read_last_item(doc, list) {
+                    Some(item) => {
+                        plan.list_mut(list).push(item);
+                        Some(plan)
+                    }
+                    None => full(),
+                }
+            }
+            // A value written on this device replaces the one shown. It may
+            // settle a conflict, which only a full read can tell; without
+            // one before, there is none after.
+            _ if cached.has_conflicts => full(),
+            Self::CodeWord(word) => {
+                let mut plan = cached.clone();
+                plan.code_word = word.filter(|w| !w.is_empty());
+                Some(plan)
+            }
+            Self::ItemText(id, text) => {
+                let mut plan = cached.clone();
+                let at = crate::SafetyList::ALL.iter().find_map(|&list| {
+                    let n = plan.list(list).iter().position(|i| i.id == id)?;
+                    Some((list, n))
+                });
+                match at.and_then(|(list, n)| plan.list_mut(list).get_mut(n)) {
+                    Some(item) => {
+                        item.text = text;
+                        Some(plan)
+                    }
+                    // A removed item: not in the view.
+                    None => full(),
+                }
+            }
+        }
+    }
 }
 
 /// A document's kind and id, as listed by [`Store::documents`].
@@ -436,6 +496,19 @@ impl Store {
         edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
     ) -> Result<R, Error> {
         self.edit_with(id, DocumentKind::CarePlan, what, ViewRefresh::Full, edit)
+    }
+
+    /// [`Store::edit_safety`] for an edit that only sets one value of the
+    /// safety plan, `refresh`: the view takes that value without reading
+    /// the plan again, unless it shows a conflict.
+    fn edit_safety_value<R>(
+        &self,
+        id: &DocumentId,
+        what: &'static str,
+        refresh: ViewRefresh,
+        edit: impl FnOnce(&mut Transaction<'_>, &EditContext) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.edit_with(id, DocumentKind::CarePlan, what, refresh, edit)
     }
 
     /// [`Store::edit_safety`] for an edit that only appends an item to one
@@ -874,24 +947,7 @@ impl Inner {
     ) -> Result<(), Error> {
         let view = match self.docs.get(id) {
             Some(loaded) if loaded.kind == DocumentKind::CarePlan => {
-                let plan = match (refresh_view, &loaded.safety_plan) {
-                    (ViewRefresh::None, _) => None,
-                    (ViewRefresh::Appended(list), Some(cached)) => {
-                        // An item this device just added is the last of its
-                        // list, and a new item cannot make or settle a
-                        // conflict: the view gains that one item.
-                        let mut plan = cached.clone();
-                        match doc::safety_plan::read_last_item(&loaded.doc, list) {
-                            Some(item) => {
-                                plan.list_mut(list).push(item);
-                                Some(plan)
-                            }
-                            None => Some(doc::safety_plan::read(&loaded.doc)),
-                        }
-                    }
-                    _ => Some(doc::safety_plan::read(&loaded.doc)),
-                };
-                match plan {
+                match refresh_view.refresh(loaded.safety_plan.as_ref(), &loaded.doc) {
                     Some(plan) => {
                         let (sealed, plain) = self.seal_plan(id, &plan)?;
                         (loaded.safety_view.as_deref() != Some(plain.as_slice()))

@@ -763,3 +763,62 @@ fn the_safety_plan_view_stays_in_step_with_the_document() {
     let a = open(&dir, "a.db");
     assert_eq!(a.safety_plan(&plan).unwrap(), expected);
 }
+
+/// Setting the code word or an item's text on this device patches the
+/// stored view; while the view shows a conflict, the plan is read again
+/// (the value may settle it). Either way the view is what reading the
+/// whole document gives, in memory and on a cold start.
+#[test]
+fn a_value_set_on_this_device_keeps_the_view_in_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let b = open(&dir, "b.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    a.grant(&plan, b.device_id(), Role::Writer).unwrap();
+    let item = a
+        .add_safety_item(&plan, SafetyList::WarningSigns, "one")
+        .unwrap();
+    let removed = a
+        .add_safety_item(&plan, SafetyList::CopingStrategies, "two")
+        .unwrap();
+    a.remove_safety_item(&plan, &removed).unwrap();
+    // The document read whole, by another store.
+    let read_whole = |a: &Store| {
+        let c = Store::open(dir.path().join("c.db"), &key()).unwrap();
+        c.import(&a.export(&plan).unwrap()).unwrap();
+        c.care_plan(&plan).unwrap().safety_plan
+    };
+
+    a.update_safety_item(&plan, &item, "one, edited").unwrap();
+    a.update_safety_item(&plan, &removed, "two, edited")
+        .unwrap();
+    a.set_code_word(&plan, Some("kite")).unwrap();
+    a.set_code_word(&plan, None).unwrap();
+    a.set_code_word(&plan, Some("owl")).unwrap();
+    let view = a.safety_plan(&plan).unwrap();
+    assert_eq!(view.code_word.as_deref(), Some("owl"));
+    assert_eq!(view.warning_signs[0].text, "one, edited");
+    assert!(view.coping_strategies.is_empty());
+    assert_eq!(view, read_whole(&a));
+
+    // Concurrent code words: a conflict, shown by both.
+    b.import(&a.export(&plan).unwrap()).unwrap();
+    a.set_code_word(&plan, Some("hawk")).unwrap();
+    b.set_code_word(&plan, Some("wren")).unwrap();
+    a.import(&b.export(&plan).unwrap()).unwrap();
+    assert!(a.safety_plan(&plan).unwrap().has_conflicts);
+    // An item's text set meanwhile leaves the conflict shown.
+    a.update_safety_item(&plan, &item, "one, again").unwrap();
+    let view = a.safety_plan(&plan).unwrap();
+    assert!(view.has_conflicts);
+    assert_eq!(view.warning_signs[0].text, "one, again");
+    assert_eq!(view, read_whole(&a));
+    // A new code word replaces both values: the conflict is settled.
+    a.set_code_word(&plan, Some("kestrel")).unwrap();
+    let view = a.safety_plan(&plan).unwrap();
+    assert!(!view.has_conflicts);
+    assert_eq!(view.code_word.as_deref(), Some("kestrel"));
+    assert_eq!(view, read_whole(&a));
+    drop(a);
+    assert_eq!(open(&dir, "a.db").safety_plan(&plan).unwrap(), view);
+}
