@@ -69,12 +69,25 @@ enum ViewRefresh {
     ItemText(ItemId, String),
 }
 
+/// What a change did to the safety plan, for its view.
+enum Refreshed {
+    /// The safety plan after the change.
+    Plan(SafetyPlan),
+    /// The change appended this item to this list, and did nothing else.
+    Item(crate::SafetyList, crate::SafetyItem),
+}
+
+/// At most this many items appended since the safety-plan view was last
+/// written whole are stored as rows of their own (see [`Inner::persist`]);
+/// the next one rewrites the view.
+const MAX_APPENDED_VIEW_ROWS: u32 = 64;
+
 impl ViewRefresh {
     /// The safety plan after the change, from the view before it and the
     /// document after it; `None` if the change does not touch the safety
     /// plan.
-    fn refresh(self, cached: Option<&SafetyPlan>, doc: &Automerge) -> Option<SafetyPlan> {
-        let full = || Some(doc::safety_plan::read(doc));
+    fn refresh(self, cached: Option<&SafetyPlan>, doc: &Automerge) -> Option<Refreshed> {
+        let full = || Some(Refreshed::Plan(doc::safety_plan::read(doc)));
         let Some(cached) = cached else {
             return match self {
                 Self::None => None,
@@ -88,12 +101,8 @@ impl ViewRefresh {
                 // An item this device just added is the last of its list,
                 // and a new item cannot make or settle a conflict: the view
                 // gains that one item.
-                let mut plan = cached.clone();
                 match doc::safety_plan::read_last_item(doc, list) {
-                    Some(item) => {
-                        plan.list_mut(list).push(item);
-                        Some(plan)
-                    }
+                    Some(item) => Some(Refreshed::Item(list, item)),
                     None => full(),
                 }
             }
@@ -104,7 +113,7 @@ impl ViewRefresh {
             Self::CodeWord(word) => {
                 let mut plan = cached.clone();
                 plan.code_word = word.filter(|w| !w.is_empty());
-                Some(plan)
+                Some(Refreshed::Plan(plan))
             }
             Self::ItemText(id, text) => {
                 let mut plan = cached.clone();
@@ -115,7 +124,7 @@ impl ViewRefresh {
                 match at.and_then(|(list, n)| plan.list_mut(list).get_mut(n)) {
                     Some(item) => {
                         item.text = text;
-                        Some(plan)
+                        Some(Refreshed::Plan(plan))
                     }
                     // A removed item: not in the view.
                     None => full(),
@@ -184,8 +193,11 @@ struct Loaded {
     /// The last safety-plan view written for a care plan (plain), if known.
     safety_view: Option<Vec<u8>>,
     /// The same view, decoded, so that an edit of one list re-reads only
-    /// that list.
+    /// that list; with the items appended since (below).
     safety_plan: Option<SafetyPlan>,
+    /// How many items appended since `safety_view` was written are stored
+    /// in rows of their own after it, if known.
+    view_appended: Option<u32>,
     /// Who may do what, from the grant statements in the document.
     access: AccessList,
     /// The hashes of the statements the document holds.
@@ -206,6 +218,7 @@ impl Loaded {
             pending_bytes: 0,
             snapshot_bytes,
             safety_view: None,
+            view_appended: None,
             safety_plan: None,
             access: AccessList::default(),
             statements: BTreeSet::new(),
@@ -423,11 +436,16 @@ impl Store {
         let change = doc
             .get_last_local_change()
             .ok_or(Error::InvalidDocument("the edit made no change"))?;
-        Ok(AuthorSignature {
+        Ok(self.sign_change(id, &change))
+    }
+
+    /// Signs a change this device made to a document.
+    fn sign_change(&self, id: &DocumentId, change: &automerge::Change) -> AuthorSignature {
+        AuthorSignature {
             author: self.device_id,
             seq: change.seq(),
             signature: ChangeSignature::sign(&self.device, id, change.hash()),
-        })
+        }
     }
 
     /// The safety plan of a care plan: from memory if the plan is loaded,
@@ -455,6 +473,7 @@ impl Store {
             if let Some(loaded) = inner.docs.get_mut(id) {
                 loaded.safety_view = Some(plain);
                 loaded.safety_plan = Some(plan.clone());
+                loaded.view_appended = Some(0);
             }
         }
         Ok(plan)
@@ -572,12 +591,11 @@ impl Store {
         if success.hash.is_none() {
             return Ok(success.result);
         }
-        let change = loaded
+        let (change, signature) = loaded
             .doc
             .get_last_local_change()
-            .map(|c| c.raw_bytes().to_vec())
+            .map(|c| (c.raw_bytes().to_vec(), self.sign_change(id, &c)))
             .ok_or(Error::InvalidDocument("the edit made no change"))?;
-        let signature = self.sign_last_change(id, &loaded.doc)?;
         if let Err(e) = inner.persist(id, &change, refresh_view, &[signature]) {
             inner.docs.remove(id);
             return Err(e);
@@ -684,13 +702,42 @@ impl Store {
     }
 }
 
+/// Writes a care plan's safety-plan view whole, in place of the one
+/// stored and the items appended after it.
 fn write_view(tx: &rusqlite::Transaction<'_>, id: &DocumentId, sealed: &[u8]) -> Result<(), Error> {
     tx.prepare_cached(
         "INSERT INTO views (doc_id, name, blob) VALUES (?1, 'safety', ?2)
          ON CONFLICT (doc_id, name) DO UPDATE SET blob = excluded.blob",
     )?
     .execute(params![id.as_bytes(), sealed])?;
+    tx.prepare_cached("DELETE FROM views WHERE doc_id = ?1 AND name LIKE 'safety+%'")?
+        .execute([id.as_bytes()])?;
     Ok(())
+}
+
+/// The `views` row of the `n`th item appended after a safety-plan view
+/// (from 1); the rows sort in the order they were appended.
+fn appended_view_row(n: u32) -> String {
+    format!("safety+{n:06}")
+}
+
+/// What persisting a change writes of the safety-plan view.
+enum ViewWrite {
+    /// The view, whole, still to seal.
+    Whole(SafetyPlan),
+    /// The view, whole, sealed.
+    Sealed {
+        sealed: Vec<u8>,
+        plain: Vec<u8>,
+        plan: SafetyPlan,
+    },
+    /// An appended item, sealed, for row `row` after the view.
+    Item {
+        row: u32,
+        sealed: Vec<u8>,
+        list: crate::SafetyList,
+        item: crate::SafetyItem,
+    },
 }
 
 fn commit_options(ctx: &EditContext, what: &'static str) -> CommitOptions {
@@ -897,6 +944,7 @@ impl Inner {
         if let Some((_, plain, plan)) = view {
             loaded.safety_view = Some(plain);
             loaded.safety_plan = Some(plan);
+            loaded.view_appended = Some(0);
         }
         self.docs.insert(*id, loaded);
         Ok(())
@@ -912,27 +960,65 @@ impl Inner {
         ))
     }
 
-    /// The stored safety-plan view of a document, if there is one.
+    /// An item appended to a safety plan, sealed for row `row` after its
+    /// view: the list's code and the item, in JSON like the view.
+    fn seal_appended(
+        &self,
+        id: &DocumentId,
+        row: u32,
+        list: crate::SafetyList,
+        item: &crate::SafetyItem,
+    ) -> Result<Vec<u8>, Error> {
+        let plain = serde_json::to_vec(&(list.code(), item))
+            .map_err(|_| Error::InvalidDocument("the safety plan could not be encoded"))?;
+        Ok(self
+            .sealer
+            .seal(&aad("view:safety+", id, Some(i64::from(row))), &plain)?)
+    }
+
+    /// The stored safety-plan view of a document, if there is one, with the
+    /// items appended after it.
     fn read_view(&self, id: &DocumentId) -> Result<Option<SafetyPlan>, Error> {
-        let sealed: Option<Vec<u8>> = self
-            .conn
-            .prepare_cached("SELECT blob FROM views WHERE doc_id = ?1 AND name = 'safety'")?
-            .query_row([id.as_bytes()], |row| row.get(0))
-            .optional()?;
-        let Some(sealed) = sealed else {
+        let corrupt = || Error::Corrupt {
+            what: "safety plan view",
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, blob FROM views
+             WHERE doc_id = ?1 AND (name = 'safety' OR name LIKE 'safety+%') ORDER BY name",
+        )?;
+        let mut rows = stmt.query([id.as_bytes()])?;
+        let Some(row) = rows.next()? else {
             return Ok(None);
         };
+        // The view itself sorts first; appended items without it are what
+        // is left of one.
+        if row.get_ref(0)?.as_str().ok() != Some("safety") {
+            return Err(corrupt());
+        }
+        let sealed = row.get_ref(1)?.as_blob().map_err(|_| corrupt())?;
         let plain = self
             .sealer
-            .open(&aad("view:safety", id, None), &sealed)
-            .map_err(|_| Error::Corrupt {
-                what: "safety plan view",
-            })?;
-        serde_json::from_slice(&plain)
-            .map(Some)
-            .map_err(|_| Error::Corrupt {
-                what: "safety plan view",
-            })
+            .open(&aad("view:safety", id, None), sealed)
+            .map_err(|_| corrupt())?;
+        let mut plan: SafetyPlan = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
+        let mut expected = 0u32;
+        while let Some(row) = rows.next()? {
+            // Rows 1, 2, … with none missing.
+            expected += 1;
+            if row.get_ref(0)?.as_str().ok() != Some(appended_view_row(expected).as_str()) {
+                return Err(corrupt());
+            }
+            let sealed = row.get_ref(1)?.as_blob().map_err(|_| corrupt())?;
+            let plain = self
+                .sealer
+                .open(&aad("view:safety+", id, Some(i64::from(expected))), sealed)
+                .map_err(|_| corrupt())?;
+            let (list, item): (String, crate::SafetyItem) =
+                serde_json::from_slice(&plain).map_err(|_| corrupt())?;
+            let list = crate::SafetyList::from_code(&list).ok_or_else(corrupt)?;
+            plan.list_mut(list).push(item);
+        }
+        Ok(Some(plan))
     }
 
     /// Stores one increment of a loaded document, compacting if it is due.
@@ -947,13 +1033,44 @@ impl Inner {
     ) -> Result<(), Error> {
         let view = match self.docs.get(id) {
             Some(loaded) if loaded.kind == DocumentKind::CarePlan => {
-                match refresh_view.refresh(loaded.safety_plan.as_ref(), &loaded.doc) {
-                    Some(plan) => {
-                        let (sealed, plain) = self.seal_plan(id, &plan)?;
-                        (loaded.safety_view.as_deref() != Some(plain.as_slice()))
-                            .then_some((sealed, plain, plan))
+                let refreshed = refresh_view.refresh(loaded.safety_plan.as_ref(), &loaded.doc);
+                let plan = match (refreshed, loaded.view_appended) {
+                    (None, _) => None,
+                    // An appended item is stored in a row of its own after
+                    // the view, which is not written again.
+                    (Some(Refreshed::Item(list, item)), Some(rows))
+                        if rows < MAX_APPENDED_VIEW_ROWS =>
+                    {
+                        let row = rows + 1;
+                        let sealed = self.seal_appended(id, row, list, &item)?;
+                        Some(ViewWrite::Item {
+                            row,
+                            sealed,
+                            list,
+                            item,
+                        })
                     }
-                    None => None,
+                    (Some(Refreshed::Item(list, item)), _) => {
+                        let mut plan = loaded.safety_plan.clone().unwrap_or_default();
+                        plan.list_mut(list).push(item);
+                        Some(ViewWrite::Whole(plan))
+                    }
+                    (Some(Refreshed::Plan(plan)), _) => Some(ViewWrite::Whole(plan)),
+                };
+                match plan {
+                    Some(ViewWrite::Whole(plan)) => {
+                        let (sealed, plain) = self.seal_plan(id, &plan)?;
+                        // Unchanged, and no appended rows to fold in: nothing
+                        // to write.
+                        let unchanged = loaded.view_appended == Some(0)
+                            && loaded.safety_view.as_deref() == Some(plain.as_slice());
+                        (!unchanged).then_some(ViewWrite::Sealed {
+                            sealed,
+                            plain,
+                            plan,
+                        })
+                    }
+                    other => other,
                 }
             }
             _ => None,
@@ -966,8 +1083,13 @@ impl Inner {
         let sealed = self.sealer.seal(&aad("change", id, Some(seq)), increment)?;
         let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
         let tx = self.conn.transaction()?;
-        if let Some((view, _, _)) = &view {
-            write_view(&tx, id, view)?;
+        match &view {
+            Some(ViewWrite::Sealed { sealed, .. }) => write_view(&tx, id, sealed)?,
+            Some(ViewWrite::Item { row, sealed, .. }) => {
+                tx.prepare_cached("INSERT INTO views (doc_id, name, blob) VALUES (?1, ?2, ?3)")?
+                    .execute(params![id.as_bytes(), appended_view_row(*row), sealed])?;
+            }
+            _ => {}
         }
         let clock: i64 = tx
             .prepare_cached("UPDATE clock SET value = value + 1 RETURNING value")?
@@ -979,9 +1101,21 @@ impl Inner {
         access::write_signatures(&tx, id, &signatures)?;
         tx.commit()?;
         self.changed.insert(*id);
-        if let Some((_, plain, plan)) = view {
-            loaded.safety_view = Some(plain);
-            loaded.safety_plan = Some(plan);
+        match view {
+            Some(ViewWrite::Sealed { plain, plan, .. }) => {
+                loaded.safety_view = Some(plain);
+                loaded.safety_plan = Some(plan);
+                loaded.view_appended = Some(0);
+            }
+            Some(ViewWrite::Item {
+                row, list, item, ..
+            }) => {
+                if let Some(plan) = &mut loaded.safety_plan {
+                    plan.list_mut(list).push(item);
+                }
+                loaded.view_appended = Some(row);
+            }
+            _ => {}
         }
         loaded.next_seq += 1;
         loaded.pending_changes += 1;

@@ -822,3 +822,84 @@ fn a_value_set_on_this_device_keeps_the_view_in_step() {
     drop(a);
     assert_eq!(open(&dir, "a.db").safety_plan(&plan).unwrap(), view);
 }
+
+fn appended_view_rows(store: &Store, plan: &DocumentId) -> i64 {
+    store
+        .lock()
+        .conn
+        .query_row(
+            "SELECT count(*) FROM views WHERE doc_id = ?1 AND name LIKE 'safety+%'",
+            [plan.as_bytes()],
+            |row| row.get(0),
+        )
+        .unwrap()
+}
+
+/// Items appended on this device are stored in rows of their own after the
+/// safety-plan view, up to a limit; any other change writes the view whole
+/// again, and the rows go. A cold start reads the view and its rows in
+/// order, and a row missing from the middle is found out.
+#[test]
+fn appended_items_are_rows_after_the_view_until_it_is_written_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = open(&dir, "a.db");
+    let plan = a.create_care_plan(&plan_details()).unwrap();
+    let limit = i64::from(super::MAX_APPENDED_VIEW_ROWS);
+    for n in 0..limit {
+        a.add_safety_item(&plan, SafetyList::WarningSigns, &format!("sign {n}"))
+            .unwrap();
+    }
+    assert_eq!(appended_view_rows(&a, &plan), limit);
+    a.add_safety_item(&plan, SafetyList::ReasonsForLiving, "my dog")
+        .unwrap();
+    // Over the limit: the view was written whole, with every item.
+    assert_eq!(appended_view_rows(&a, &plan), 0);
+    a.add_safety_item(&plan, SafetyList::ReasonsForLiving, "my sister")
+        .unwrap();
+    a.add_safety_item(&plan, SafetyList::Distractions, "drawing")
+        .unwrap();
+    assert_eq!(appended_view_rows(&a, &plan), 2);
+    let expected = a.safety_plan(&plan).unwrap();
+    assert_eq!(expected.warning_signs.len(), 64);
+    assert_eq!(expected.warning_signs[63].text, "sign 63");
+    assert_eq!(expected.reasons_for_living.len(), 2);
+    assert_eq!(expected.distractions[0].text, "drawing");
+    drop(a);
+    let a = open(&dir, "a.db");
+    assert_eq!(a.safety_plan(&plan).unwrap(), expected);
+    assert!(a.lock().docs.is_empty(), "read from the view");
+    // The whole plan, loaded, agrees.
+    assert_eq!(a.care_plan(&plan).unwrap().safety_plan, expected);
+
+    // Another change writes the view whole: the rows go.
+    a.add_safety_item(&plan, SafetyList::Distractions, "music")
+        .unwrap();
+    a.add_safety_item(&plan, SafetyList::Distractions, "a walk")
+        .unwrap();
+    a.set_code_word(&plan, Some("kite")).unwrap();
+    assert_eq!(appended_view_rows(&a, &plan), 0);
+    a.add_safety_item(&plan, SafetyList::Distractions, "a film")
+        .unwrap();
+    a.add_safety_item(&plan, SafetyList::Distractions, "baking")
+        .unwrap();
+    assert_eq!(appended_view_rows(&a, &plan), 2);
+    let expected = a.safety_plan(&plan).unwrap();
+    assert_eq!(expected.distractions.len(), 5);
+    drop(a);
+    assert_eq!(open(&dir, "a.db").safety_plan(&plan).unwrap(), expected);
+
+    // The first of two rows taken out: the view is reported damaged, not
+    // shown without the item.
+    let a = open(&dir, "a.db");
+    a.lock()
+        .conn
+        .execute(
+            "DELETE FROM views WHERE doc_id = ?1 AND name = 'safety+000001'",
+            [plan.as_bytes()],
+        )
+        .unwrap();
+    assert!(matches!(
+        a.safety_plan(&plan).unwrap_err(),
+        Error::Corrupt { .. }
+    ));
+}
