@@ -502,9 +502,15 @@ pub mod edits {
     }
 
     /// The stream's edits in the documents of `targets`, which come back
-    /// with the meeting's notes as they are now.
+    /// with the meeting's notes as they are now. On a store just opened,
+    /// the safety plan is first read from its stored view (the view and
+    /// the items appended after it), which must agree with the plan.
     pub fn found_in(store: &Store, targets: &Targets) -> Result<Found> {
+        let view = store.safety_plan(&targets.plan)?;
         let plan = store.care_plan(&targets.plan)?;
+        if view != plan.safety_plan {
+            return Err("the stored safety-plan view differs from the care plan".into());
+        }
         collect(store, targets.clone(), &plan)
     }
 
