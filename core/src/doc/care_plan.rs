@@ -109,10 +109,15 @@ pub(crate) fn set_thrive<T: Transactable>(
     from: chrono::NaiveDate,
 ) -> Result<(), Error> {
     let list = fields::ensure_list(tx, &ROOT, "thrive_history")?;
-    let record = fields::push_map(tx, &list)?;
-    fields::put(tx, &record, "grouping", grouping.code())?;
-    fields::put_date(tx, &record, "from", Some(from))?;
-    fields::put(tx, &record, "recorded_by", ctx.device.to_string())?;
+    fields::push_values(
+        tx,
+        &list,
+        [
+            ("grouping", grouping.code().into()),
+            ("from", from.to_string().into()),
+            ("recorded_by", ctx.device.to_string().into()),
+        ],
+    )?;
     let current = read_thrive_history(tx).last().map(|r| r.grouping);
     fields::put_opt_str(tx, &ROOT, "thrive", current.map(Thrive::code))?;
     Ok(())
@@ -259,10 +264,16 @@ pub(crate) fn record_score<T: Transactable>(
 ) -> Result<(), Error> {
     let goal = item(tx, GOALS, "goal", id)?;
     let list = fields::ensure_list(tx, &goal, "scores")?;
-    let entry = fields::push_map(tx, &list)?;
-    fields::put_date(tx, &entry, "date", Some(date))?;
-    fields::put(tx, &entry, "score", i64::from(score))?;
-    fields::put(tx, &entry, "recorded_by", ctx.device.to_string())
+    fields::push_values(
+        tx,
+        &list,
+        [
+            ("date", date.to_string().into()),
+            ("score", i64::from(score).into()),
+            ("recorded_by", ctx.device.to_string().into()),
+        ],
+    )?;
+    Ok(())
 }
 
 fn read_activity<D: ReadDoc>(doc: &D, id: ItemId, obj: &ObjId) -> Option<Activity> {
@@ -462,12 +473,20 @@ pub(crate) fn add_decision<T: Transactable>(
 ) -> Result<ItemId, Error> {
     let obj = item(tx, MEETINGS, "meeting", meeting)?;
     let list = fields::ensure_list(tx, &obj, "decisions")?;
-    let entry = fields::push_map(tx, &list)?;
     let id = ItemId::random();
-    fields::put(tx, &entry, "id", id.as_str())?;
-    fields::put(tx, &entry, "text", text)?;
-    fields::put(tx, &entry, "recorded_by", ctx.device.to_string())?;
-    fields::put_timestamp(tx, &entry, "recorded_at", ctx.now)?;
+    fields::push_values(
+        tx,
+        &list,
+        [
+            ("id", id.as_str().into()),
+            ("text", text.into()),
+            ("recorded_by", ctx.device.to_string().into()),
+            (
+                "recorded_at",
+                automerge::ScalarValue::Timestamp(ctx.now.timestamp_millis()),
+            ),
+        ],
+    )?;
     Ok(id)
 }
 

@@ -506,8 +506,17 @@ pub(crate) fn ensure_list<T: Transactable>(
     }
 }
 
-/// Appends a new map to a list.
-pub(crate) fn push_map<T: Transactable>(tx: &mut T, list: &ObjId) -> Result<ObjId, Error> {
+/// Appends a new map holding `values` to a list, as one batch: Automerge
+/// places a batch in its op set in two steps rather than one per op, and
+/// those steps are most of what appending a record costs in a document with
+/// a long history (a care plan's score or safety-plan item).
+pub(crate) fn push_values<T: Transactable>(
+    tx: &mut T,
+    list: &ObjId,
+    values: impl IntoIterator<Item = (&'static str, ScalarValue)>,
+) -> Result<ObjId, Error> {
+    let map: std::collections::HashMap<&str, automerge::hydrate::Value> =
+        values.into_iter().map(|(k, v)| (k, v.into())).collect();
     let len = tx.length(list);
-    Ok(tx.insert_object(list, len, ObjType::Map)?)
+    Ok(tx.batch_create_object(list, len, &map.into(), true)?)
 }

@@ -10,7 +10,7 @@
 //! Concurrent writes to an item's text, a contact's fields or the code word
 //! are kept side by side and reported by `conflicts.rs`.
 
-use automerge::{ObjId, ObjType, ROOT, ReadDoc, transaction::Transactable};
+use automerge::{ObjId, ObjType, ROOT, ReadDoc, ScalarValue, transaction::Transactable};
 
 use super::{
     EditContext, conflicts,
@@ -221,17 +221,19 @@ pub(crate) fn add_item<T: Transactable>(
 ) -> Result<ItemId, Error> {
     let safety = require_safety(tx)?;
     let list = fields::ensure_list(tx, &safety, list.code())?;
-    let obj = fields::push_map(tx, &list)?;
     let id = ItemId::random();
-    // A map made in this transaction has no values to compare with or to
-    // overwrite: plain puts.
-    tx.put(&obj, "id", id.as_str())?;
-    tx.put(&obj, "text", text)?;
-    tx.put(&obj, "added_by", ctx.device.to_string())?;
-    tx.put(
-        &obj,
-        "added_at",
-        automerge::ScalarValue::Timestamp(ctx.now.timestamp_millis()),
+    fields::push_values(
+        tx,
+        &list,
+        [
+            ("id", id.as_str().into()),
+            ("text", text.into()),
+            ("added_by", ctx.device.to_string().into()),
+            (
+                "added_at",
+                ScalarValue::Timestamp(ctx.now.timestamp_millis()),
+            ),
+        ],
     )?;
     Ok(id)
 }

@@ -12,7 +12,7 @@
 //! | `changes` | changes since the snapshot, one sealed row per local edit or merge |
 //! | `peers`, `sync_states` | per-peer records and per-(peer, document) sync state, sealed |
 //! | `clock` | the change clock; `documents.clock` is the clock of each document's last change |
-//! | `views` | a sealed, materialised view of a document (the safety plan), updated with each change |
+//! | `views` | a sealed, materialised view of a document (the safety plan, `safety`), updated with each change; items appended on this device since it was written whole are sealed rows `safety+000001`, … after it |
 //! | `signatures` | per (document, author) the sealed signature over the author's latest change; the author's key is the plain column |
 //! | `directory_index` | per resource directory, its decoded index in sealed rows keyed by an opaque entry (`saved_index.rs`), written lazily, checked against `documents.clock` |
 
