@@ -95,6 +95,12 @@ pub(crate) fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessUnavailable> {
 #[error("sealed data could not be opened")]
 pub struct Unsealable;
 
+/// The nonce a blob made by [`Sealer::seal`] was sealed under: unique to
+/// that blob, so it names it.
+pub(crate) fn sealed_nonce(sealed: &[u8]) -> Option<[u8; NONCE_LEN]> {
+    sealed.first_chunk().copied()
+}
+
 /// Seals and opens blobs with XChaCha20-Poly1305 (see the module docs).
 pub(crate) struct Sealer {
     key: StoreKey,

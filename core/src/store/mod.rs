@@ -195,9 +195,9 @@ struct Loaded {
     /// The same view, decoded, so that an edit of one list re-reads only
     /// that list; with the items appended since (below).
     safety_plan: Option<SafetyPlan>,
-    /// How many items appended since `safety_view` was written are stored
-    /// in rows of their own after it, if known.
-    view_appended: Option<u32>,
+    /// The items appended since `safety_view` was written, stored in rows
+    /// of their own after it, if known.
+    view_appended: Option<ViewRows>,
     /// Who may do what, from the grant statements in the document.
     access: AccessList,
     /// The hashes of the statements the document holds.
@@ -453,10 +453,21 @@ impl Store {
     /// stored before views existed — loaded once and the view written.
     fn read_safety_plan(&self, id: &DocumentId) -> Result<SafetyPlan, Error> {
         let mut inner = self.lock();
+        let mut damaged = false;
         if !inner.docs.contains_key(id) {
             check_kind(id, DocumentKind::CarePlan, inner.stored_kind(id)?)?;
-            if let Some(view) = inner.read_view(id)? {
-                return Ok(view);
+            match inner.read_view(id) {
+                Ok(Some(view)) => return Ok(view),
+                Ok(None) => {}
+                // The plan itself is the truth: it is read instead, slowly.
+                // The damaged view is left as it is (a read never writes to
+                // a file found damaged); the next edit of the safety plan
+                // writes it whole again.
+                Err(Error::Corrupt { what }) => {
+                    tracing::warn!(document = %id, what, "read from the care plan instead");
+                    damaged = true;
+                }
+                Err(e) => return Err(e),
             }
         }
         let loaded = inner.load(id, self.device_id)?;
@@ -465,7 +476,7 @@ impl Store {
             return Ok(plan.clone());
         }
         let plan = doc::safety_plan::read(&loaded.doc);
-        if loaded.safety_view.is_none() {
+        if loaded.safety_view.is_none() && !damaged {
             let (sealed, plain) = inner.seal_plan(id, &plan)?;
             let tx = inner.conn.transaction()?;
             write_view(&tx, id, &sealed)?;
@@ -473,7 +484,7 @@ impl Store {
             if let Some(loaded) = inner.docs.get_mut(id) {
                 loaded.safety_view = Some(plain);
                 loaded.safety_plan = Some(plan.clone());
-                loaded.view_appended = Some(0);
+                loaded.view_appended = ViewRows::after(&sealed);
             }
         }
         Ok(plan)
@@ -721,6 +732,34 @@ fn appended_view_row(n: u32) -> String {
     format!("safety+{n:06}")
 }
 
+/// The associated data of the `n`th item appended after the safety-plan
+/// view sealed under `view`'s nonce: a row opens only in its place, after
+/// the view it was appended to.
+fn appended_view_aad(id: &DocumentId, n: u32, view: &[u8; 24]) -> Vec<u8> {
+    let mut aad = aad("view:safety+", id, Some(i64::from(n)));
+    aad.extend_from_slice(view);
+    aad
+}
+
+/// The rows of items appended after a stored safety-plan view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ViewRows {
+    /// The nonce the view was sealed under.
+    view: [u8; 24],
+    /// How many rows follow it.
+    count: u32,
+}
+
+impl ViewRows {
+    /// None yet after the view `sealed`.
+    fn after(sealed: &[u8]) -> Option<Self> {
+        Some(Self {
+            view: crate::crypto::sealed_nonce(sealed)?,
+            count: 0,
+        })
+    }
+}
+
 /// What persisting a change writes of the safety-plan view.
 enum ViewWrite {
     /// The view, whole, still to seal.
@@ -731,9 +770,9 @@ enum ViewWrite {
         plain: Vec<u8>,
         plan: SafetyPlan,
     },
-    /// An appended item, sealed, for row `row` after the view.
+    /// An appended item, sealed, for the last of `rows` after the view.
     Item {
-        row: u32,
+        rows: ViewRows,
         sealed: Vec<u8>,
         list: crate::SafetyList,
         item: crate::SafetyItem,
@@ -941,10 +980,10 @@ impl Inner {
         self.changed.insert(*id);
         self.unloaded_indexes.remove(id);
         let mut loaded = Loaded::new(id, doc, kind, saved.len());
-        if let Some((_, plain, plan)) = view {
+        if let Some((sealed, plain, plan)) = view {
+            loaded.view_appended = ViewRows::after(&sealed);
             loaded.safety_view = Some(plain);
             loaded.safety_plan = Some(plan);
-            loaded.view_appended = Some(0);
         }
         self.docs.insert(*id, loaded);
         Ok(())
@@ -960,12 +999,12 @@ impl Inner {
         ))
     }
 
-    /// An item appended to a safety plan, sealed for row `row` after its
-    /// view: the list's code and the item, in JSON like the view.
+    /// An item appended to a safety plan, sealed for the last of `rows`
+    /// after its view: the list's code and the item, in JSON like the view.
     fn seal_appended(
         &self,
         id: &DocumentId,
-        row: u32,
+        rows: &ViewRows,
         list: crate::SafetyList,
         item: &crate::SafetyItem,
     ) -> Result<Vec<u8>, Error> {
@@ -973,11 +1012,14 @@ impl Inner {
             .map_err(|_| Error::InvalidDocument("the safety plan could not be encoded"))?;
         Ok(self
             .sealer
-            .seal(&aad("view:safety+", id, Some(i64::from(row))), &plain)?)
+            .seal(&appended_view_aad(id, rows.count, &rows.view), &plain)?)
     }
 
     /// The stored safety-plan view of a document, if there is one, with the
-    /// items appended after it.
+    /// items appended after it: rows 1, 2, … with none missing, each bound
+    /// to the view it follows by that view's nonce. (Taking away the last
+    /// rows gives what an older copy of the file would: a view with fewer
+    /// items appended.)
     fn read_view(&self, id: &DocumentId) -> Result<Option<SafetyPlan>, Error> {
         let corrupt = || Error::Corrupt {
             what: "safety plan view",
@@ -1000,6 +1042,7 @@ impl Inner {
             .sealer
             .open(&aad("view:safety", id, None), sealed)
             .map_err(|_| corrupt())?;
+        let view = crate::crypto::sealed_nonce(sealed).ok_or_else(corrupt)?;
         let mut plan: SafetyPlan = serde_json::from_slice(&plain).map_err(|_| corrupt())?;
         let mut expected = 0u32;
         while let Some(row) = rows.next()? {
@@ -1011,7 +1054,7 @@ impl Inner {
             let sealed = row.get_ref(1)?.as_blob().map_err(|_| corrupt())?;
             let plain = self
                 .sealer
-                .open(&aad("view:safety+", id, Some(i64::from(expected))), sealed)
+                .open(&appended_view_aad(id, expected, &view), sealed)
                 .map_err(|_| corrupt())?;
             let (list, item): (String, crate::SafetyItem) =
                 serde_json::from_slice(&plain).map_err(|_| corrupt())?;
@@ -1039,12 +1082,15 @@ impl Inner {
                     // An appended item is stored in a row of its own after
                     // the view, which is not written again.
                     (Some(Refreshed::Item(list, item)), Some(rows))
-                        if rows < MAX_APPENDED_VIEW_ROWS =>
+                        if rows.count < MAX_APPENDED_VIEW_ROWS =>
                     {
-                        let row = rows + 1;
-                        let sealed = self.seal_appended(id, row, list, &item)?;
+                        let rows = ViewRows {
+                            count: rows.count + 1,
+                            ..rows
+                        };
+                        let sealed = self.seal_appended(id, &rows, list, &item)?;
                         Some(ViewWrite::Item {
-                            row,
+                            rows,
                             sealed,
                             list,
                             item,
@@ -1062,7 +1108,7 @@ impl Inner {
                         let (sealed, plain) = self.seal_plan(id, &plan)?;
                         // Unchanged, and no appended rows to fold in: nothing
                         // to write.
-                        let unchanged = loaded.view_appended == Some(0)
+                        let unchanged = loaded.view_appended.is_some_and(|r| r.count == 0)
                             && loaded.safety_view.as_deref() == Some(plain.as_slice());
                         (!unchanged).then_some(ViewWrite::Sealed {
                             sealed,
@@ -1085,9 +1131,13 @@ impl Inner {
         let tx = self.conn.transaction()?;
         match &view {
             Some(ViewWrite::Sealed { sealed, .. }) => write_view(&tx, id, sealed)?,
-            Some(ViewWrite::Item { row, sealed, .. }) => {
+            Some(ViewWrite::Item { rows, sealed, .. }) => {
                 tx.prepare_cached("INSERT INTO views (doc_id, name, blob) VALUES (?1, ?2, ?3)")?
-                    .execute(params![id.as_bytes(), appended_view_row(*row), sealed])?;
+                    .execute(params![
+                        id.as_bytes(),
+                        appended_view_row(rows.count),
+                        sealed
+                    ])?;
             }
             _ => {}
         }
@@ -1102,18 +1152,22 @@ impl Inner {
         tx.commit()?;
         self.changed.insert(*id);
         match view {
-            Some(ViewWrite::Sealed { plain, plan, .. }) => {
+            Some(ViewWrite::Sealed {
+                sealed,
+                plain,
+                plan,
+            }) => {
+                loaded.view_appended = ViewRows::after(&sealed);
                 loaded.safety_view = Some(plain);
                 loaded.safety_plan = Some(plan);
-                loaded.view_appended = Some(0);
             }
             Some(ViewWrite::Item {
-                row, list, item, ..
+                rows, list, item, ..
             }) => {
                 if let Some(plan) = &mut loaded.safety_plan {
                     plan.list_mut(list).push(item);
                 }
-                loaded.view_appended = Some(row);
+                loaded.view_appended = Some(rows);
             }
             _ => {}
         }

@@ -91,6 +91,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
          blob   BLOB NOT NULL,
          PRIMARY KEY (doc_id, entry)
      );",
+    // 7: no new table. `views` may now hold, after a care plan's safety-plan
+    // view, the items appended to it since it was written whole (rows
+    // `safety+000001`, …): a build that knows only version 6 would show
+    // the view without them, so it must refuse the file.
+    "-- rows of appended safety-plan items in `views`",
 ];
 
 /// The schema version this build writes.

@@ -838,7 +838,7 @@ fn appended_view_rows(store: &Store, plan: &DocumentId) -> i64 {
 /// Items appended on this device are stored in rows of their own after the
 /// safety-plan view, up to a limit; any other change writes the view whole
 /// again, and the rows go. A cold start reads the view and its rows in
-/// order, and a row missing from the middle is found out.
+/// order; a row missing, or one from an earlier view, is found out.
 #[test]
 fn appended_items_are_rows_after_the_view_until_it_is_written_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -888,8 +888,40 @@ fn appended_items_are_rows_after_the_view_until_it_is_written_again() {
     drop(a);
     assert_eq!(open(&dir, "a.db").safety_plan(&plan).unwrap(), expected);
 
-    // The first of two rows taken out: the view is reported damaged, not
-    // shown without the item.
+    // A row of an earlier view put back in place of the current one opens
+    // no more than a row taken out: either way the view is damaged, the
+    // safety plan is read from the plan itself, and the view is left as it
+    // is until the safety plan next changes.
+    let view_row = |store: &Store, name: &str| -> Vec<u8> {
+        store
+            .lock()
+            .conn
+            .query_row(
+                "SELECT blob FROM views WHERE doc_id = ?1 AND name = ?2",
+                rusqlite::params![plan.as_bytes(), name],
+                |row| row.get(0),
+            )
+            .unwrap()
+    };
+    let a = open(&dir, "a.db");
+    let earlier = view_row(&a, "safety+000001");
+    a.set_code_word(&plan, Some("owl")).unwrap();
+    a.add_safety_item(&plan, SafetyList::Distractions, "a film, again")
+        .unwrap();
+    let expected = a.safety_plan(&plan).unwrap();
+    a.lock()
+        .conn
+        .execute(
+            "UPDATE views SET blob = ?2 WHERE doc_id = ?1 AND name = 'safety+000001'",
+            rusqlite::params![plan.as_bytes(), earlier],
+        )
+        .unwrap();
+    drop(a);
+    let a = open(&dir, "a.db");
+    assert_eq!(a.safety_plan(&plan).unwrap(), expected);
+    assert_eq!(view_row(&a, "safety+000001"), earlier, "left as it is");
+    drop(a);
+
     let a = open(&dir, "a.db");
     a.lock()
         .conn
@@ -898,8 +930,16 @@ fn appended_items_are_rows_after_the_view_until_it_is_written_again() {
             [plan.as_bytes()],
         )
         .unwrap();
-    assert!(matches!(
-        a.safety_plan(&plan).unwrap_err(),
-        Error::Corrupt { .. }
-    ));
+    a.add_safety_item(&plan, SafetyList::Distractions, "swimming")
+        .unwrap();
+    drop(a);
+    let a = open(&dir, "a.db");
+    let expected = a.safety_plan(&plan).unwrap();
+    assert_eq!(expected.distractions.last().unwrap().text, "swimming");
+    assert_eq!(expected, a.care_plan(&plan).unwrap().safety_plan);
+    assert_eq!(appended_view_rows(&a, &plan), 0, "written whole again");
+    drop(a);
+    let a = open(&dir, "a.db");
+    assert_eq!(a.safety_plan(&plan).unwrap(), expected);
+    assert!(a.lock().docs.is_empty(), "read from the view again");
 }
