@@ -762,10 +762,8 @@ impl ViewRows {
 
 /// What persisting a change writes of the safety-plan view.
 enum ViewWrite {
-    /// The view, whole, still to seal.
-    Whole(SafetyPlan),
     /// The view, whole, sealed.
-    Sealed {
+    Whole {
         sealed: Vec<u8>,
         plain: Vec<u8>,
         plan: SafetyPlan,
@@ -1064,6 +1062,54 @@ impl Inner {
         Ok(Some(plan))
     }
 
+    /// What persisting a change to the loaded care plan `loaded` writes of
+    /// its safety-plan view, if anything.
+    fn view_write(
+        &self,
+        id: &DocumentId,
+        loaded: &Loaded,
+        refresh_view: ViewRefresh,
+    ) -> Result<Option<ViewWrite>, Error> {
+        let plan = match (
+            refresh_view.refresh(loaded.safety_plan.as_ref(), &loaded.doc),
+            loaded.view_appended,
+        ) {
+            (None, _) => return Ok(None),
+            // An appended item is stored in a row of its own after the
+            // view, which is not written again.
+            (Some(Refreshed::Item(list, item)), Some(rows))
+                if rows.count < MAX_APPENDED_VIEW_ROWS =>
+            {
+                let rows = ViewRows {
+                    count: rows.count + 1,
+                    ..rows
+                };
+                let sealed = self.seal_appended(id, &rows, list, &item)?;
+                return Ok(Some(ViewWrite::Item {
+                    rows,
+                    sealed,
+                    list,
+                    item,
+                }));
+            }
+            (Some(Refreshed::Item(list, item)), _) => {
+                let mut plan = loaded.safety_plan.clone().unwrap_or_default();
+                plan.list_mut(list).push(item);
+                plan
+            }
+            (Some(Refreshed::Plan(plan)), _) => plan,
+        };
+        let (sealed, plain) = self.seal_plan(id, &plan)?;
+        // Unchanged, and no appended rows to fold in: nothing to write.
+        let unchanged = loaded.view_appended.is_some_and(|r| r.count == 0)
+            && loaded.safety_view.as_deref() == Some(plain.as_slice());
+        Ok((!unchanged).then_some(ViewWrite::Whole {
+            sealed,
+            plain,
+            plan,
+        }))
+    }
+
     /// Stores one increment of a loaded document, compacting if it is due.
     /// Unless `refresh_view` is `None`, a care plan's safety-plan view is
     /// rewritten in the same transaction if the change altered it.
@@ -1076,48 +1122,7 @@ impl Inner {
     ) -> Result<(), Error> {
         let view = match self.docs.get(id) {
             Some(loaded) if loaded.kind == DocumentKind::CarePlan => {
-                let refreshed = refresh_view.refresh(loaded.safety_plan.as_ref(), &loaded.doc);
-                let plan = match (refreshed, loaded.view_appended) {
-                    (None, _) => None,
-                    // An appended item is stored in a row of its own after
-                    // the view, which is not written again.
-                    (Some(Refreshed::Item(list, item)), Some(rows))
-                        if rows.count < MAX_APPENDED_VIEW_ROWS =>
-                    {
-                        let rows = ViewRows {
-                            count: rows.count + 1,
-                            ..rows
-                        };
-                        let sealed = self.seal_appended(id, &rows, list, &item)?;
-                        Some(ViewWrite::Item {
-                            rows,
-                            sealed,
-                            list,
-                            item,
-                        })
-                    }
-                    (Some(Refreshed::Item(list, item)), _) => {
-                        let mut plan = loaded.safety_plan.clone().unwrap_or_default();
-                        plan.list_mut(list).push(item);
-                        Some(ViewWrite::Whole(plan))
-                    }
-                    (Some(Refreshed::Plan(plan)), _) => Some(ViewWrite::Whole(plan)),
-                };
-                match plan {
-                    Some(ViewWrite::Whole(plan)) => {
-                        let (sealed, plain) = self.seal_plan(id, &plan)?;
-                        // Unchanged, and no appended rows to fold in: nothing
-                        // to write.
-                        let unchanged = loaded.view_appended.is_some_and(|r| r.count == 0)
-                            && loaded.safety_view.as_deref() == Some(plain.as_slice());
-                        (!unchanged).then_some(ViewWrite::Sealed {
-                            sealed,
-                            plain,
-                            plan,
-                        })
-                    }
-                    other => other,
-                }
+                self.view_write(id, loaded, refresh_view)?
             }
             _ => None,
         };
@@ -1130,7 +1135,7 @@ impl Inner {
         let signatures = access::seal_signatures(&self.sealer, id, signatures)?;
         let tx = self.conn.transaction()?;
         match &view {
-            Some(ViewWrite::Sealed { sealed, .. }) => write_view(&tx, id, sealed)?,
+            Some(ViewWrite::Whole { sealed, .. }) => write_view(&tx, id, sealed)?,
             Some(ViewWrite::Item { rows, sealed, .. }) => {
                 tx.prepare_cached("INSERT INTO views (doc_id, name, blob) VALUES (?1, ?2, ?3)")?
                     .execute(params![
@@ -1139,7 +1144,7 @@ impl Inner {
                         sealed
                     ])?;
             }
-            _ => {}
+            None => {}
         }
         let clock: i64 = tx
             .prepare_cached("UPDATE clock SET value = value + 1 RETURNING value")?
@@ -1152,7 +1157,7 @@ impl Inner {
         tx.commit()?;
         self.changed.insert(*id);
         match view {
-            Some(ViewWrite::Sealed {
+            Some(ViewWrite::Whole {
                 sealed,
                 plain,
                 plan,
@@ -1169,7 +1174,7 @@ impl Inner {
                 }
                 loaded.view_appended = Some(rows);
             }
-            _ => {}
+            None => {}
         }
         loaded.next_seq += 1;
         loaded.pending_changes += 1;
